@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Builds every deployable bundle with esbuild and prints each one's size.
+//   dist/aws/<function>/index.js   one per Lambda handler in functions/
+//   dist/azure/index.js            the Azure Function App (azure/index.ts)
+//   dist/gcp/index.js              the Cloud Functions entry (gcp/index.ts)
+//   dist/local/index.js            the local runtime
+//   dist/cli/index.js              the CLI
+// `node scripts/build.mjs aws` builds one group.
+import { build } from 'esbuild';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const only = process.argv[2];
+
+const entries = [];
+const fnDir = path.join(root, 'functions');
+if (existsSync(fnDir)) {
+  for (const file of readdirSync(fnDir)) {
+    if (!file.endsWith('.ts') || file.endsWith('.test.ts') || file.endsWith('.d.ts')) continue;
+    const name = file.replace(/\.ts$/, '');
+    entries.push({ group: 'aws', name, entry: `functions/${file}`, out: `dist/aws/${name}/index.js` });
+  }
+}
+for (const [group, entry, out] of [
+  ['azure', 'azure/index.ts', 'dist/azure/index.js'],
+  ['gcp', 'gcp/index.ts', 'dist/gcp/index.js'],
+  ['local', 'shared/runtime/local-main.ts', 'dist/local/index.js'],
+  ['cli', 'cli/index.ts', 'dist/cli/index.js'],
+]) {
+  if (existsSync(path.join(root, entry))) entries.push({ group, name: group, entry, out });
+}
+
+const selected = entries.filter((e) => !only || e.group === only);
+if (selected.length === 0) {
+  console.error(`nothing to build${only ? ` for "${only}"` : ''}`);
+  process.exit(1);
+}
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
+const rows = [];
+for (const e of selected) {
+  await build({
+    entryPoints: [path.join(root, e.entry)],
+    outfile: path.join(root, e.out),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning',
+    // Optional native/peer modules some SDKs probe for at run time.
+    external: ['classic-level', 'bufferutil', 'utf-8-validate', 'playwright-core'],
+  });
+  rows.push([e.group, e.name, e.out, statSync(path.join(root, e.out)).size]);
+}
+const w = Math.max(...rows.map((r) => r[2].length));
+console.log(`${'group'.padEnd(6)} ${'bundle'.padEnd(w)}  size`);
+for (const [group, , out, size] of rows) console.log(`${group.padEnd(6)} ${out.padEnd(w)}  ${kb(size)}`);

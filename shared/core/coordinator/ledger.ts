@@ -1,0 +1,145 @@
+/**
+ * Optimistic read-modify-write over the state store, plus the record factories. Every change
+ * to an agent or a task goes through `updateAgent` / `updateTask`: read, apply a pure change,
+ * write conditioned on the version read, and on a lost race read again.
+ */
+import { ConditionFailedError } from '../errors';
+import type { AgentRecord, TaskRecord } from '../model';
+import type { Clock, StateStore } from '../ports';
+
+const MAX_CAS_ATTEMPTS = 12;
+
+export type Change<T> = (current: T) => T | undefined;
+
+export class Ledger {
+  /** Round trips to the store, for benchmarks. */
+  readonly stats = { reads: 0, writes: 0, conflicts: 0 };
+
+  constructor(
+    readonly store: StateStore,
+    private readonly clock: Clock,
+    private readonly recordTtlSeconds: number,
+  ) {}
+
+  nowIso(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+
+  ttl(): number {
+    return Math.floor(this.clock.now() / 1000) + this.recordTtlSeconds;
+  }
+
+  async getTask(taskId: string): Promise<TaskRecord | undefined> {
+    this.stats.reads += 1;
+    return this.store.getTask(taskId);
+  }
+
+  async getAgent(agentId: string): Promise<AgentRecord | undefined> {
+    this.stats.reads += 1;
+    return this.store.getAgent(agentId);
+  }
+
+  async listAgents(): Promise<AgentRecord[]> {
+    this.stats.reads += 1;
+    return this.store.listAgents();
+  }
+
+  async listTasks(status: TaskRecord['status'], limit?: number): Promise<TaskRecord[]> {
+    this.stats.reads += 1;
+    return this.store.listTasksByStatus(status, limit);
+  }
+
+  /** Creates the task unless it exists; returns the stored one either way. */
+  async createTask(task: TaskRecord): Promise<{ task: TaskRecord; created: boolean }> {
+    try {
+      this.stats.writes += 1;
+      await this.store.putTask(task, null);
+      return { task, created: true };
+    } catch (err) {
+      if (!(err instanceof ConditionFailedError)) throw err;
+      const existing = await this.getTask(task.task_id);
+      if (!existing) throw err;
+      return { task: existing, created: false };
+    }
+  }
+
+  /**
+   * Applies `change` to the current task. `change` returns undefined for "nothing to do".
+   * `current` may be passed to save the first read when the caller just read it.
+   */
+  async updateTask(taskId: string, change: Change<TaskRecord>, current?: TaskRecord): Promise<TaskRecord | undefined> {
+    return this.update(
+      current,
+      () => this.getTask(taskId),
+      (next, expected) => this.store.putTask(next, expected),
+      change,
+    );
+  }
+
+  async updateAgent(agentId: string, change: Change<AgentRecord>, current?: AgentRecord): Promise<AgentRecord | undefined> {
+    return this.update(
+      current,
+      () => this.getAgent(agentId),
+      (next, expected) => this.store.putAgent(next, expected),
+      change,
+    );
+  }
+
+  /** Creates or updates an agent in one optimistic loop. */
+  async upsertAgent(agentId: string, change: (current: AgentRecord | undefined) => AgentRecord): Promise<AgentRecord> {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const current = await this.getAgent(agentId);
+      const next = change(current ? structuredClone(current) : undefined);
+      next.version = (current?.version ?? 0) + 1;
+      next.updated_at = this.nowIso();
+      next.ttl = this.ttl();
+      next.active_tasks = next.active_task_ids.length;
+      try {
+        this.stats.writes += 1;
+        await this.store.putAgent(next, current?.version ?? null);
+        return next;
+      } catch (err) {
+        if (!(err instanceof ConditionFailedError)) throw err;
+        this.stats.conflicts += 1;
+        await backoff(attempt);
+      }
+    }
+    throw new ConditionFailedError(`agent ${agentId}: too many concurrent updates`);
+  }
+
+  private async update<T extends AgentRecord | TaskRecord>(
+    first: T | undefined,
+    read: () => Promise<T | undefined>,
+    write: (next: T, expected: number) => Promise<void>,
+    change: Change<T>,
+  ): Promise<T | undefined> {
+    let current = first;
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      if (attempt > 0 || current === undefined) current = await read();
+      if (current === undefined) return undefined;
+      const next = change(structuredClone(current));
+      if (next === undefined) return current;
+      next.version = current.version + 1;
+      next.updated_at = this.nowIso();
+      next.ttl = this.ttl();
+      if ('active_task_ids' in next) next.active_tasks = next.active_task_ids.length;
+      try {
+        this.stats.writes += 1;
+        await write(next, current.version);
+        return next;
+      } catch (err) {
+        if (!(err instanceof ConditionFailedError)) throw err;
+        this.stats.conflicts += 1;
+        await backoff(attempt);
+      }
+    }
+    throw new ConditionFailedError('too many concurrent updates of one record');
+  }
+}
+
+/** Jittered backoff between optimistic retries: spreads concurrent writers apart. */
+function backoff(attempt: number): Promise<void> {
+  if (attempt === 0) return Promise.resolve();
+  const ms = Math.random() * Math.min(50, 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

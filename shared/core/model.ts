@@ -1,0 +1,155 @@
+/**
+ * The records the coordinator keeps and the routing decision it executes. Schemas are the
+ * source of truth; types are derived from them. Field names follow the public contract
+ * (snake_case), see README "Event contract".
+ */
+import { z } from 'zod';
+
+export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
+export const Priority = z.enum(PRIORITIES);
+export type Priority = z.infer<typeof Priority>;
+/** Lower rank is served first. */
+export const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
+
+export const AGENT_STATUSES = ['available', 'busy', 'offline'] as const;
+export const AgentStatus = z.enum(AGENT_STATUSES);
+export type AgentStatus = z.infer<typeof AgentStatus>;
+
+export const TASK_STATUSES = ['queued', 'assigned', 'completed', 'failed', 'rejected'] as const;
+export const TaskStatus = z.enum(TASK_STATUSES);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'rejected'];
+
+export const ROUTING_ACTIONS = ['assign_task', 'queue_task', 'delegate_coordination', 'reject_task'] as const;
+export const RoutingAction = z.enum(ROUTING_ACTIONS);
+export type RoutingAction = z.infer<typeof RoutingAction>;
+
+const Identifier = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9._:@\-/]+$/, 'may contain only letters, digits and . _ : @ - /');
+
+/** What a router (LLM or deterministic) must return; validated before anything is executed. */
+export const RoutingDecision = z.object({
+  action: RoutingAction,
+  target_agents: z.array(Identifier).max(16).default([]),
+  task_distribution: z.record(z.string(), z.string().max(2000)).default({}),
+  priority: Priority.optional(),
+  /** Minutes the task is expected to take; also sets the assignment's deadline. */
+  estimated_duration: z.number().positive().max(7 * 24 * 60).optional(),
+  dependencies: z.array(Identifier).max(32).default([]),
+  reasoning: z.string().max(4000).default(''),
+});
+export type RoutingDecision = z.infer<typeof RoutingDecision>;
+
+export const ROUTERS = ['llm', 'rules', 'direct'] as const;
+export type RouterKind = (typeof ROUTERS)[number];
+
+export const TokenUsage = z.object({
+  input_tokens: z.number().int().nonnegative(),
+  output_tokens: z.number().int().nonnegative(),
+  cache_read_tokens: z.number().int().nonnegative().optional(),
+  cache_write_tokens: z.number().int().nonnegative().optional(),
+});
+export type TokenUsage = z.infer<typeof TokenUsage>;
+
+/** A decision as recorded on the task: what was decided, by whom, and why. */
+export const DecisionRecord = RoutingDecision.extend({
+  router: z.enum(ROUTERS),
+  /** Which path decided: `fast_path`, `llm`, `llm_batch`, `rules`, `direct`, `fallback`, ... */
+  path: z.string(),
+  decided_at: z.string(),
+  /** Why an LLM was not used or its answer not taken (timeout, circuit_open, over_budget, ...). */
+  fallback_reason: z.string().optional(),
+  /** Parts of the router's answer that were dropped by validation, with reasons. */
+  dropped: z.array(z.string()).optional(),
+  model: z.string().optional(),
+  usage: TokenUsage.optional(),
+  latency_ms: z.number().nonnegative().optional(),
+  /** Who asked: the requesting agent or the delivery source. */
+  requested_by: z.string().optional(),
+});
+export type DecisionRecord = z.infer<typeof DecisionRecord>;
+
+export const AgentRecord = z.object({
+  agent_id: Identifier,
+  capabilities: z.array(z.string()).default([]),
+  status: AgentStatus,
+  /** Ids of the tasks holding a slot on this agent; `active_tasks` is its length. */
+  active_task_ids: z.array(z.string()).default([]),
+  active_tasks: z.number().int().nonnegative(),
+  max_concurrent_tasks: z.number().int().positive(),
+  last_heartbeat: z.string(),
+  registered_at: z.string(),
+  updated_at: z.string(),
+  last_error: z.string().optional(),
+  version: z.number().int().positive(),
+  /** Epoch seconds after which the store may expire the record. */
+  ttl: z.number().int(),
+});
+export type AgentRecord = z.infer<typeof AgentRecord>;
+
+/** An event waiting to be published: written with the task, cleared once the bus took it. */
+export const OutboundEvent = z.object({
+  id: z.string(),
+  type: z.enum(['Task Assignment', 'Task Rejected', 'Task Failed']),
+  target_agent: z.string().optional(),
+  task_id: z.string(),
+  detail: z.record(z.string(), z.unknown()),
+  time: z.string(),
+});
+export type OutboundEvent = z.infer<typeof OutboundEvent>;
+
+export const TaskRecord = z.object({
+  task_id: Identifier,
+  task_type: z.string(),
+  task_data: z.unknown().optional(),
+  priority: Priority,
+  required_capabilities: z.array(z.string()).default([]),
+  requested_by: z.string().optional(),
+  status: TaskStatus,
+  assigned_agents: z.array(z.string()).default([]),
+  /** Agents that have reported completion (multi-agent tasks close when all have). */
+  completed_agents: z.array(z.string()).default([]),
+  /** Agents that failed this task; never chosen again for it. */
+  failed_agents: z.array(z.string()).default([]),
+  attempts: z.number().int().nonnegative(),
+  dependencies: z.array(z.string()).default([]),
+  /** When a direct assignment names its agent, the agent it must go to. */
+  pinned_agent: z.string().optional(),
+  decision: DecisionRecord.optional(),
+  history: z.array(DecisionRecord).default([]),
+  /** Events committed with the task but not yet accepted by the bus (transactional outbox). */
+  outbox: z.array(OutboundEvent).default([]),
+  result: z.unknown().optional(),
+  error: z.string().optional(),
+  reason: z.string().optional(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  assigned_at: z.string().optional(),
+  deadline_at: z.string().optional(),
+  completed_at: z.string().optional(),
+  version: z.number().int().positive(),
+  ttl: z.number().int(),
+});
+export type TaskRecord = z.infer<typeof TaskRecord>;
+
+/** The key that orders the queue: priority first, then age, then id for stability. */
+export function queueOrderKey(task: Pick<TaskRecord, 'priority' | 'created_at' | 'task_id'>): string {
+  return `${PRIORITY_RANK[task.priority]}#${task.created_at}#${task.task_id}`;
+}
+
+export function hasFreeSlot(agent: AgentRecord): boolean {
+  return agent.status === 'available' && agent.active_tasks < agent.max_concurrent_tasks;
+}
+
+/** An agent can take a task when it has every required capability. */
+export function isCapable(agent: AgentRecord, required: readonly string[]): boolean {
+  return required.every((c) => agent.capabilities.includes(c));
+}
+
+/** The capabilities a task needs: explicit ones, else its task type. */
+export function requiredCapabilities(task: Pick<TaskRecord, 'required_capabilities' | 'task_type'>): string[] {
+  return task.required_capabilities.length > 0 ? task.required_capabilities : [task.task_type];
+}

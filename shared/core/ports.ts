@@ -1,0 +1,139 @@
+/**
+ * The ports: the only ways the core talks to the world. Adapters (DynamoDB, Cosmos DB,
+ * Firestore, LevelDB, EventBridge, Service Bus, Pub/Sub, Bedrock, ...) implement them; the
+ * core never imports a cloud SDK.
+ */
+import type { AgentRecord, OutboundEvent, RoutingDecision, TaskRecord, TaskStatus, TokenUsage } from './model';
+
+// ---------------------------------------------------------------- state store
+
+/**
+ * Agent registry and task ledger with optimistic concurrency.
+ *
+ * `put*` writes `record` only if the stored version equals `expectedVersion` (`null`: only if
+ * no record exists) and the record's own `version` is `expectedVersion + 1` (1 for a new one).
+ * Otherwise it throws `ConditionFailedError`. Throttling and timeouts surface as
+ * `StoreUnavailableError`. Records are returned as plain objects the caller may not mutate.
+ */
+export interface StateStore {
+  readonly name: string;
+  getAgent(agentId: string): Promise<AgentRecord | undefined>;
+  /** Every registered agent, with one query (never a table scan). */
+  listAgents(): Promise<AgentRecord[]>;
+  putAgent(agent: AgentRecord, expectedVersion: number | null): Promise<void>;
+  getTask(taskId: string): Promise<TaskRecord | undefined>;
+  putTask(task: TaskRecord, expectedVersion: number | null): Promise<void>;
+  /**
+   * Tasks in one status, in queue order (priority rank, then `created_at`, then id), at most
+   * `limit` (default 100). One query per call.
+   */
+  listTasksByStatus(status: TaskStatus, limit?: number): Promise<TaskRecord[]>;
+  close?(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- bus
+
+/**
+ * Publishes outbound events. Resolves only when every event was accepted; throws
+ * `PublishError` naming the events that were not (the caller keeps them in the outbox).
+ * Event ids are deterministic (task, attempt, agent), so a bus with duplicate detection
+ * (Service Bus, SQS FIFO, the local bus) drops a republished one.
+ */
+export interface EventBus {
+  readonly name: string;
+  publish(events: readonly OutboundEvent[]): Promise<void>;
+  close?(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- router
+
+/** The agent view a router sees: only what a decision needs. */
+export interface AgentView {
+  agent_id: string;
+  capabilities: string[];
+  status: AgentRecord['status'];
+  active_tasks: number;
+  max_concurrent_tasks: number;
+}
+
+export interface RoutingRequest {
+  task: Pick<
+    TaskRecord,
+    'task_id' | 'task_type' | 'task_data' | 'priority' | 'required_capabilities' | 'requested_by' | 'failed_agents'
+  >;
+  /** The registry at decision time (all agents, not only capable ones: the LLM may delegate). */
+  agents: AgentView[];
+}
+
+export interface RouterResult {
+  decision: RoutingDecision;
+  router: 'llm' | 'rules' | 'direct';
+  path: string;
+  model?: string;
+  usage?: TokenUsage;
+  latency_ms?: number;
+  fallback_reason?: string;
+}
+
+/** Decides where a task goes. The rules router implements it; LLM routers are wrapped. */
+export interface Router {
+  readonly name: string;
+  decide(request: RoutingRequest): Promise<RouterResult>;
+  /** One decision per request, in order. Routers without batching decide one by one. */
+  decideBatch?(requests: readonly RoutingRequest[]): Promise<RouterResult[]>;
+}
+
+/** A tool (function) the LLM must call: the decision schema as JSON Schema. */
+export interface LlmTool {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}
+
+export interface LlmRequest {
+  /** Stable across calls (instructions, schema): cacheable prefix. */
+  system: string;
+  /** The per-call part: registry snapshot and task(s). */
+  prompt: string;
+  tool: LlmTool;
+  maxOutputTokens: number;
+}
+
+export interface LlmResponse {
+  /** The tool call's arguments, as the model produced them (unvalidated). */
+  toolInput?: unknown;
+  /** Any free text the model produced instead of / besides the tool call. */
+  text?: string;
+  usage?: TokenUsage;
+  stopReason?: string;
+  model?: string;
+}
+
+/**
+ * A chat model behind a provider API (Bedrock Converse, OpenAI-compatible, Azure OpenAI,
+ * Vertex). It must honour `signal` and throw `RouterError` with a reason on failure; it may
+ * retry throttling itself within the signal's lifetime. Validation is the core's job.
+ */
+export interface LlmClient {
+  readonly provider: string;
+  readonly model: string;
+  complete(request: LlmRequest, signal: AbortSignal): Promise<LlmResponse>;
+}
+
+// ---------------------------------------------------------------- clock & logger
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}

@@ -1,0 +1,212 @@
+/**
+ * The HTTP API, free of any server framework: a request in, a response out. The local Node
+ * server, the Azure HTTP trigger and the GCP HTTP function all call it, so authentication,
+ * size limits, rate limits and error mapping are the same everywhere.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Coordinator, Outcome } from '../core/coordinator/coordinator';
+import { CoordinatorError, errorMessage, NotFoundError, PayloadTooLargeError, ValidationError } from '../core/errors';
+import { batchResponse, isBatchPayload } from '../core/invocation';
+import { TaskStatus } from '../core/model';
+import type { Clock } from '../core/ports';
+import { systemClock } from '../core/ports';
+
+export interface ApiRequest {
+  method: string;
+  /** Path without the query string, e.g. `/tasks/abc`. */
+  path: string;
+  query?: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  body?: string | Uint8Array;
+  /** Caller address, for rate limiting when no credential identifies the caller. */
+  remoteAddress?: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Published events the API can list (`GET /assignments`); the local bus provides it. */
+export interface AssignmentFeed {
+  list(filter: { type?: string; target_agent?: string; task_id?: string; after?: number; limit?: number }): unknown[];
+}
+
+export interface HttpApiOptions {
+  coordinator: Coordinator;
+  /** Shared secret: callers send `Authorization: Bearer <token>` or `x-api-key`. */
+  authToken?: string;
+  maxBodyBytes: number;
+  /** Requests per caller per minute; 0 turns the limit off. */
+  rateLimitPerMinute?: number;
+  assignments?: AssignmentFeed;
+  /** Source recorded on events that arrive over HTTP. */
+  source?: string;
+  clock?: Clock;
+  /** Extra routes (the dashboard); tried before the API's own. */
+  extraRoutes?: (req: ApiRequest) => ApiResponse | undefined;
+}
+
+export type HttpApi = (req: ApiRequest) => Promise<ApiResponse>;
+
+export function createHttpApi(options: HttpApiOptions): HttpApi {
+  const clock = options.clock ?? systemClock;
+  const limiter = new RateLimiter(options.rateLimitPerMinute ?? 0, clock);
+  const tokenDigest = options.authToken ? digest(options.authToken) : undefined;
+
+  return async (req) => {
+    try {
+      const method = req.method.toUpperCase();
+      const path = req.path.replace(/\/+$/, '') || '/';
+      if (method === 'GET' && path === '/health') return json(200, { status: 'ok' });
+      if (tokenDigest && !authorized(req, tokenDigest)) {
+        return json(401, { error: 'unauthorized', reason: 'missing or wrong credentials: send Authorization: Bearer <token> or x-api-key' }, { 'www-authenticate': 'Bearer' });
+      }
+      const caller = callerId(req);
+      const retryAfter = limiter.take(caller);
+      if (retryAfter > 0) {
+        return json(429, { error: 'rate_limited', reason: `more than ${options.rateLimitPerMinute} requests a minute` }, { 'retry-after': String(retryAfter) });
+      }
+      const extra = options.extraRoutes?.({ ...req, path });
+      if (extra) return extra;
+      return await route(options, { ...req, method, path });
+    } catch (err) {
+      return errorResponse(err);
+    }
+  };
+}
+
+async function route(options: HttpApiOptions, req: ApiRequest): Promise<ApiResponse> {
+  const { coordinator } = options;
+  const q = req.query ?? new URLSearchParams();
+  if (req.method === 'POST' && req.path === '/events') {
+    const body = bodyText(req.body, options.maxBodyBytes);
+    let payload: unknown;
+    try {
+      payload = JSON.parse(body);
+    } catch (err) {
+      throw new ValidationError(`body is not valid JSON: ${(err as Error).message}`, 'body');
+    }
+    const requestId = header(req, 'x-request-id') ?? header(req, 'idempotency-key');
+    const outcomes = await coordinator.handle(payload, { source: options.source ?? 'http', ...(requestId ? { id: requestId } : {}) });
+    if (isBatchPayload(payload)) return json(200, batchResponse(outcomes));
+    return outcomeResponse(outcomes[0]!);
+  }
+  if (req.method !== 'GET') return json(405, { error: 'method_not_allowed', reason: `${req.method} ${req.path} is not supported` });
+  if (req.path === '/agents') return json(200, { agents: await coordinator.listAgents() });
+  if (req.path === '/tasks') {
+    const limit = intParam(q.get('limit'), 100, 1000, 'limit');
+    const status = q.get('status');
+    if (status !== null) {
+      const parsed = TaskStatus.safeParse(status);
+      if (!parsed.success) throw new ValidationError(`status must be one of ${TaskStatus.options.join(', ')}`, 'status');
+      return json(200, { tasks: await coordinator.ledger.listTasks(parsed.data, limit) });
+    }
+    const all = (await Promise.all(TaskStatus.options.map((s) => coordinator.ledger.listTasks(s, limit)))).flat();
+    all.sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
+    return json(200, { tasks: all.slice(0, limit) });
+  }
+  const taskMatch = /^\/tasks\/([^/]+)$/.exec(req.path);
+  if (taskMatch) return json(200, await coordinator.getTask(decodeURIComponent(taskMatch[1]!)));
+  if (req.path === '/assignments') {
+    if (!options.assignments) return json(404, { error: 'not_found', reason: 'this runtime does not keep published assignments' });
+    const after = q.get('after');
+    return json(200, {
+      assignments: options.assignments.list({
+        type: q.get('type') ?? undefined,
+        target_agent: q.get('agent') ?? q.get('target_agent') ?? undefined,
+        task_id: q.get('task_id') ?? undefined,
+        after: after === null ? undefined : intParam(after, 0, Number.MAX_SAFE_INTEGER, 'after'),
+        limit: intParam(q.get('limit'), 1000, 10_000, 'limit'),
+      }),
+    });
+  }
+  throw new NotFoundError(`no route for ${req.method} ${req.path}`);
+}
+
+/** Maps one outcome to HTTP: done 200, permanent failure 400 (404 for unknown ids), retryable 503. */
+export function outcomeResponse(outcome: Outcome): ApiResponse {
+  if (outcome.status === 'done') return json(200, outcome.result ?? {});
+  if (outcome.status === 'dead_letter') {
+    const status = outcome.code === 'NOT_FOUND' ? 404 : outcome.code === 'PAYLOAD_TOO_LARGE' ? 413 : 400;
+    return json(status, { error: outcome.code.toLowerCase(), reason: outcome.reason });
+  }
+  return json(503, { error: outcome.code.toLowerCase(), reason: outcome.error }, { 'retry-after': '1' });
+}
+
+export function errorResponse(err: unknown): ApiResponse {
+  if (err instanceof PayloadTooLargeError) return json(413, { error: 'payload_too_large', reason: err.message });
+  if (err instanceof NotFoundError) return json(404, { error: 'not_found', reason: err.message });
+  if (err instanceof ValidationError) return json(400, { error: err.code.toLowerCase(), reason: err.message, field: err.path || undefined });
+  if (err instanceof CoordinatorError && err.retryable) return json(503, { error: err.code.toLowerCase(), reason: err.message }, { 'retry-after': '1' });
+  return json(500, { error: 'internal_error', reason: errorMessage(err) });
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) };
+}
+
+function bodyText(body: string | Uint8Array | undefined, max: number): string {
+  if (body === undefined || body.length === 0) throw new ValidationError('request body is empty: send a JSON event', 'body');
+  const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  if (size > max) throw new PayloadTooLargeError(`body is ${size} bytes; the limit is ${max}`, 'body');
+  return typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+}
+
+function intParam(raw: string | null, fallback: number, max: number, name: string): number {
+  if (raw === null || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new ValidationError(`${name} must be a whole number from 0 to ${max}`, name);
+  return n;
+}
+
+export function header(req: Pick<ApiRequest, 'headers'>, name: string): string | undefined {
+  const value = req.headers[name] ?? req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function digest(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+/** Constant-time: both sides are hashed to equal length before `timingSafeEqual`. */
+export function authorized(req: Pick<ApiRequest, 'headers'>, expected: Buffer): boolean {
+  const auth = header(req, 'authorization');
+  const presented = auth?.startsWith('Bearer ') ? auth.slice(7) : header(req, 'x-api-key');
+  if (!presented) return false;
+  return timingSafeEqual(digest(presented), expected);
+}
+
+export function secretDigest(secret: string): Buffer {
+  return digest(secret);
+}
+
+function callerId(req: ApiRequest): string {
+  const auth = header(req, 'authorization') ?? header(req, 'x-api-key');
+  if (auth) return `k:${createHash('sha256').update(auth).digest('hex').slice(0, 16)}`;
+  return `ip:${req.remoteAddress ?? 'unknown'}`;
+}
+
+/** Fixed one-minute windows per caller; returns seconds to wait, 0 when allowed. */
+export class RateLimiter {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  constructor(
+    private readonly perMinute: number,
+    private readonly clock: Clock,
+  ) {}
+
+  take(caller: string): number {
+    if (this.perMinute <= 0) return 0;
+    const now = this.clock.now();
+    const w = this.windows.get(caller);
+    if (!w || now - w.start >= 60_000) {
+      if (this.windows.size > 10_000) this.windows.clear();
+      this.windows.set(caller, { start: now, count: 1 });
+      return 0;
+    }
+    if (w.count >= this.perMinute) return Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000));
+    w.count += 1;
+    return 0;
+  }
+}
