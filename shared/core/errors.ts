@@ -67,7 +67,8 @@ export class RouterError extends CoordinatorError {
   ) {
     super(message, options);
     this.retryAfterMs = options?.retryAfterMs;
-    this.retryable = reason === 'throttled' || reason === 'server_error' || reason === 'timeout' || reason === 'network';
+    this.retryable =
+      reason === 'throttled' || reason === 'server_error' || reason === 'timeout' || reason === 'network';
   }
   readonly retryAfterMs: number | undefined;
   override readonly retryable: boolean;

@@ -18,5 +18,7 @@ export function batchResponse(outcomes: readonly Outcome[]): BatchResponse {
 
 /** True when the payload is a batch of records (SQS event) rather than one message. */
 export function isBatchPayload(input: unknown): boolean {
-  return typeof input === 'object' && input !== null && Array.isArray((input as { Records?: unknown }).Records);
+  return (
+    typeof input === 'object' && input !== null && Array.isArray((input as { Records?: unknown }).Records)
+  );
 }

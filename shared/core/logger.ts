@@ -22,7 +22,8 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
   const sensitive = new Set((options.sensitiveFields ?? []).map((f) => f.toLowerCase()));
   const write =
     options.write ??
-    ((line: string, level: LogLevel) => (level === 'warn' || level === 'error' ? process.stderr : process.stdout).write(`${line}\n`));
+    ((line: string, level: LogLevel) =>
+      (level === 'warn' || level === 'error' ? process.stderr : process.stdout).write(`${line}\n`));
   const make = (base: Record<string, unknown>): Logger => {
     const log = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
       if (LEVELS[level] < threshold) return;
@@ -48,7 +49,8 @@ export function redact(value: unknown, sensitive: ReadonlySet<string>, depth = 0
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = sensitive.has(k.toLowerCase()) || SECRET_LIKE.test(k) ? REDACTED : redact(v, sensitive, depth + 1);
+      out[k] =
+        sensitive.has(k.toLowerCase()) || SECRET_LIKE.test(k) ? REDACTED : redact(v, sensitive, depth + 1);
     }
     return out;
   }

@@ -37,7 +37,11 @@ export const RoutingDecision = z.object({
   task_distribution: z.record(z.string(), z.string().max(2000)).default({}),
   priority: Priority.optional(),
   /** Minutes the task is expected to take; also sets the assignment's deadline. */
-  estimated_duration: z.number().positive().max(7 * 24 * 60).optional(),
+  estimated_duration: z
+    .number()
+    .positive()
+    .max(7 * 24 * 60)
+    .optional(),
   dependencies: z.array(Identifier).max(32).default([]),
   reasoning: z.string().max(4000).default(''),
 });
@@ -150,6 +154,8 @@ export function isCapable(agent: AgentRecord, required: readonly string[]): bool
 }
 
 /** The capabilities a task needs: explicit ones, else its task type. */
-export function requiredCapabilities(task: Pick<TaskRecord, 'required_capabilities' | 'task_type'>): string[] {
+export function requiredCapabilities(
+  task: Pick<TaskRecord, 'required_capabilities' | 'task_type'>,
+): string[] {
   return task.required_capabilities.length > 0 ? task.required_capabilities : [task.task_type];
 }

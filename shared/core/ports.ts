@@ -3,7 +3,14 @@
  * Firestore, LevelDB, EventBridge, Service Bus, Pub/Sub, Bedrock, ...) implement them; the
  * core never imports a cloud SDK.
  */
-import type { AgentRecord, OutboundEvent, RoutingDecision, TaskRecord, TaskStatus, TokenUsage } from './model';
+import type {
+  AgentRecord,
+  OutboundEvent,
+  RoutingDecision,
+  TaskRecord,
+  TaskStatus,
+  TokenUsage,
+} from './model';
 
 // ---------------------------------------------------------------- state store
 
@@ -59,7 +66,13 @@ export interface AgentView {
 export interface RoutingRequest {
   task: Pick<
     TaskRecord,
-    'task_id' | 'task_type' | 'task_data' | 'priority' | 'required_capabilities' | 'requested_by' | 'failed_agents'
+    | 'task_id'
+    | 'task_type'
+    | 'task_data'
+    | 'priority'
+    | 'required_capabilities'
+    | 'requested_by'
+    | 'failed_agents'
   >;
   /** The registry at decision time (all agents, not only capable ones: the LLM may delegate). */
   agents: AgentView[];

@@ -5,7 +5,13 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Coordinator, Outcome } from '../core/coordinator/coordinator';
-import { CoordinatorError, errorMessage, NotFoundError, PayloadTooLargeError, ValidationError } from '../core/errors';
+import {
+  CoordinatorError,
+  errorMessage,
+  NotFoundError,
+  PayloadTooLargeError,
+  ValidationError,
+} from '../core/errors';
 import { batchResponse, isBatchPayload } from '../core/invocation';
 import { TaskStatus } from '../core/model';
 import type { Clock } from '../core/ports';
@@ -30,7 +36,13 @@ export interface ApiResponse {
 
 /** Published events the API can list (`GET /assignments`); the local bus provides it. */
 export interface AssignmentFeed {
-  list(filter: { type?: string; target_agent?: string; task_id?: string; after?: number; limit?: number }): unknown[];
+  list(filter: {
+    type?: string;
+    target_agent?: string;
+    task_id?: string;
+    after?: number;
+    limit?: number;
+  }): unknown[];
 }
 
 export interface HttpApiOptions {
@@ -61,12 +73,23 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
       const path = req.path.replace(/\/+$/, '') || '/';
       if (method === 'GET' && path === '/health') return json(200, { status: 'ok' });
       if (tokenDigest && !authorized(req, tokenDigest)) {
-        return json(401, { error: 'unauthorized', reason: 'missing or wrong credentials: send Authorization: Bearer <token> or x-api-key' }, { 'www-authenticate': 'Bearer' });
+        return json(
+          401,
+          {
+            error: 'unauthorized',
+            reason: 'missing or wrong credentials: send Authorization: Bearer <token> or x-api-key',
+          },
+          { 'www-authenticate': 'Bearer' },
+        );
       }
       const caller = callerId(req);
       const retryAfter = limiter.take(caller);
       if (retryAfter > 0) {
-        return json(429, { error: 'rate_limited', reason: `more than ${options.rateLimitPerMinute} requests a minute` }, { 'retry-after': String(retryAfter) });
+        return json(
+          429,
+          { error: 'rate_limited', reason: `more than ${options.rateLimitPerMinute} requests a minute` },
+          { 'retry-after': String(retryAfter) },
+        );
       }
       const extra = options.extraRoutes?.({ ...req, path });
       if (extra) return extra;
@@ -89,28 +112,36 @@ async function route(options: HttpApiOptions, req: ApiRequest): Promise<ApiRespo
       throw new ValidationError(`body is not valid JSON: ${(err as Error).message}`, 'body');
     }
     const requestId = header(req, 'x-request-id') ?? header(req, 'idempotency-key');
-    const outcomes = await coordinator.handle(payload, { source: options.source ?? 'http', ...(requestId ? { id: requestId } : {}) });
+    const outcomes = await coordinator.handle(payload, {
+      source: options.source ?? 'http',
+      ...(requestId ? { id: requestId } : {}),
+    });
     if (isBatchPayload(payload)) return json(200, batchResponse(outcomes));
     return outcomeResponse(outcomes[0]!);
   }
-  if (req.method !== 'GET') return json(405, { error: 'method_not_allowed', reason: `${req.method} ${req.path} is not supported` });
+  if (req.method !== 'GET')
+    return json(405, { error: 'method_not_allowed', reason: `${req.method} ${req.path} is not supported` });
   if (req.path === '/agents') return json(200, { agents: await coordinator.listAgents() });
   if (req.path === '/tasks') {
     const limit = intParam(q.get('limit'), 100, 1000, 'limit');
     const status = q.get('status');
     if (status !== null) {
       const parsed = TaskStatus.safeParse(status);
-      if (!parsed.success) throw new ValidationError(`status must be one of ${TaskStatus.options.join(', ')}`, 'status');
+      if (!parsed.success)
+        throw new ValidationError(`status must be one of ${TaskStatus.options.join(', ')}`, 'status');
       return json(200, { tasks: await coordinator.ledger.listTasks(parsed.data, limit) });
     }
-    const all = (await Promise.all(TaskStatus.options.map((s) => coordinator.ledger.listTasks(s, limit)))).flat();
+    const all = (
+      await Promise.all(TaskStatus.options.map((s) => coordinator.ledger.listTasks(s, limit)))
+    ).flat();
     all.sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
     return json(200, { tasks: all.slice(0, limit) });
   }
   const taskMatch = /^\/tasks\/([^/]+)$/.exec(req.path);
   if (taskMatch) return json(200, await coordinator.getTask(decodeURIComponent(taskMatch[1]!)));
   if (req.path === '/assignments') {
-    if (!options.assignments) return json(404, { error: 'not_found', reason: 'this runtime does not keep published assignments' });
+    if (!options.assignments)
+      return json(404, { error: 'not_found', reason: 'this runtime does not keep published assignments' });
     const after = q.get('after');
     return json(200, {
       assignments: options.assignments.list({
@@ -136,19 +167,27 @@ export function outcomeResponse(outcome: Outcome): ApiResponse {
 }
 
 export function errorResponse(err: unknown): ApiResponse {
-  if (err instanceof PayloadTooLargeError) return json(413, { error: 'payload_too_large', reason: err.message });
+  if (err instanceof PayloadTooLargeError)
+    return json(413, { error: 'payload_too_large', reason: err.message });
   if (err instanceof NotFoundError) return json(404, { error: 'not_found', reason: err.message });
-  if (err instanceof ValidationError) return json(400, { error: err.code.toLowerCase(), reason: err.message, field: err.path || undefined });
-  if (err instanceof CoordinatorError && err.retryable) return json(503, { error: err.code.toLowerCase(), reason: err.message }, { 'retry-after': '1' });
+  if (err instanceof ValidationError)
+    return json(400, { error: err.code.toLowerCase(), reason: err.message, field: err.path || undefined });
+  if (err instanceof CoordinatorError && err.retryable)
+    return json(503, { error: err.code.toLowerCase(), reason: err.message }, { 'retry-after': '1' });
   return json(500, { error: 'internal_error', reason: errorMessage(err) });
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) };
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(body),
+  };
 }
 
 function bodyText(body: string | Uint8Array | undefined, max: number): string {
-  if (body === undefined || body.length === 0) throw new ValidationError('request body is empty: send a JSON event', 'body');
+  if (body === undefined || body.length === 0)
+    throw new ValidationError('request body is empty: send a JSON event', 'body');
   const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
   if (size > max) throw new PayloadTooLargeError(`body is ${size} bytes; the limit is ${max}`, 'body');
   return typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
@@ -157,7 +196,8 @@ function bodyText(body: string | Uint8Array | undefined, max: number): string {
 function intParam(raw: string | null, fallback: number, max: number, name: string): number {
   if (raw === null || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new ValidationError(`${name} must be a whole number from 0 to ${max}`, name);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new ValidationError(`${name} must be a whole number from 0 to ${max}`, name);
   return n;
 }
 

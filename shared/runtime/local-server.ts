@@ -23,17 +23,26 @@ export function isLoopback(host: string): boolean {
 /** Extra request handlers (server-sent events, the dashboard) that need the raw response. */
 export type RawHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
 
-export async function startLocalServer(runtime: LocalRuntime, rawHandlers: RawHandler[] = []): Promise<RunningServer> {
+export async function startLocalServer(
+  runtime: LocalRuntime,
+  rawHandlers: RawHandler[] = [],
+): Promise<RunningServer> {
   const { config } = runtime;
   if (!isLoopback(config.HOST) && !config.AUTH_TOKEN) {
-    throw new ConfigError(`HOST=${config.HOST} is not loopback: set AUTH_TOKEN before listening beyond this machine`);
+    throw new ConfigError(
+      `HOST=${config.HOST} is not loopback: set AUTH_TOKEN before listening beyond this machine`,
+    );
   }
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
     for (const raw of rawHandlers) if (raw(req, res, url)) return;
     readBody(req, config.MAX_MESSAGE_BYTES)
       .then(async (body) => {
-        if (body === 'too_large') return json(413, { error: 'payload_too_large', reason: `body exceeds ${config.MAX_MESSAGE_BYTES} bytes` });
+        if (body === 'too_large')
+          return json(413, {
+            error: 'payload_too_large',
+            reason: `body exceeds ${config.MAX_MESSAGE_BYTES} bytes`,
+          });
         const apiReq: ApiRequest = {
           method: req.method ?? 'GET',
           path: url.pathname,
@@ -45,7 +54,9 @@ export async function startLocalServer(runtime: LocalRuntime, rawHandlers: RawHa
         return runtime.api(apiReq);
       })
       .then((response) => send(res, response))
-      .catch((err: unknown) => send(res, json(500, { error: 'internal_error', reason: (err as Error).message })));
+      .catch((err: unknown) =>
+        send(res, json(500, { error: 'internal_error', reason: (err as Error).message })),
+      );
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {

@@ -10,7 +10,14 @@ import { ConfigError } from '../core/errors';
 import { coreSettings, loadConfig, type Config } from '../core/config';
 import { createJsonLogger } from '../core/logger';
 import { AgentStatus } from '../core/model';
-import { systemClock, type Clock, type LlmClient, type Logger, type Router, type StateStore } from '../core/ports';
+import {
+  systemClock,
+  type Clock,
+  type LlmClient,
+  type Logger,
+  type Router,
+  type StateStore,
+} from '../core/ports';
 import { createHttpApi, type HttpApi } from '../http/api';
 import { LevelStateStore } from '../adapters/local/level-store';
 import { LocalBus } from '../adapters/local/local-bus';
@@ -44,16 +51,25 @@ export async function createLocalRuntime(
 ): Promise<LocalRuntime> {
   const config = loadConfig(env);
   if (config.ROUTER !== 'rules' && config.ROUTER !== 'openai') {
-    throw new ConfigError(`ROUTER=${config.ROUTER} runs in its cloud runtime; the local runtime supports rules and openai`);
+    throw new ConfigError(
+      `ROUTER=${config.ROUTER} runs in its cloud runtime; the local runtime supports rules and openai`,
+    );
   }
   const clock = overrides.clock ?? systemClock;
-  const logger = overrides.logger ?? createJsonLogger({ level: config.LOG_LEVEL, sensitiveFields: config.SENSITIVE_FIELDS });
+  const logger =
+    overrides.logger ??
+    createJsonLogger({ level: config.LOG_LEVEL, sensitiveFields: config.SENSITIVE_FIELDS });
   const store: StateStore =
     overrides.store ??
-    (config.STORE === 'memory' ? new MemoryStateStore() : await LevelStateStore.open(path.resolve(config.DATA_DIR, 'state')));
+    (config.STORE === 'memory'
+      ? new MemoryStateStore()
+      : await LevelStateStore.open(path.resolve(config.DATA_DIR, 'state')));
   const bus = overrides.bus ?? new LocalBus();
   const client =
-    overrides.llmClient ?? (config.ROUTER === 'openai' ? openAiCompatibleClient(config.OPENAI_BASE_URL, config.OPENAI_MODEL, config.OPENAI_API_KEY) : undefined);
+    overrides.llmClient ??
+    (config.ROUTER === 'openai'
+      ? openAiCompatibleClient(config.OPENAI_BASE_URL, config.OPENAI_MODEL, config.OPENAI_API_KEY)
+      : undefined);
   const router = overrides.router ?? routerFor(config, client, clock, logger);
   const coordinator = new Coordinator({ store, bus, router, clock, logger, settings: coreSettings(config) });
   const api = createHttpApi({
@@ -100,13 +116,16 @@ export async function registerAgentsFile(coordinator: Coordinator, file: string)
     throw new ConfigError(`AGENTS_FILE ${file}: ${(err as Error).message}`, { cause: err });
   }
   for (const a of parsed.agents) {
-    await coordinator.handle({
-      type: 'agent_state_change',
-      agent_id: a.agent_id,
-      new_state: a.status,
-      capabilities: a.capabilities,
-      ...(a.max_concurrent_tasks ? { max_concurrent_tasks: a.max_concurrent_tasks } : {}),
-    }, { source: 'agents-file', id: `agents-file:${a.agent_id}:${Date.now()}` });
+    await coordinator.handle(
+      {
+        type: 'agent_state_change',
+        agent_id: a.agent_id,
+        new_state: a.status,
+        capabilities: a.capabilities,
+        ...(a.max_concurrent_tasks ? { max_concurrent_tasks: a.max_concurrent_tasks } : {}),
+      },
+      { source: 'agents-file', id: `agents-file:${a.agent_id}:${Date.now()}` },
+    );
   }
   return parsed.agents.length;
 }

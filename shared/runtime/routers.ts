@@ -4,7 +4,12 @@ import { systemClock, type Clock, type LlmClient, type Logger, type Router } fro
 import { LlmRouter } from '../core/routing/llm-router';
 import { RulesRouter } from '../core/routing/rules-router';
 
-export function llmRouter(client: LlmClient, config: Config, clock: Clock = systemClock, logger?: Logger): LlmRouter {
+export function llmRouter(
+  client: LlmClient,
+  config: Config,
+  clock: Clock = systemClock,
+  logger?: Logger,
+): LlmRouter {
   return new LlmRouter(client, {
     timeoutMs: config.COORDINATION_TIMEOUT * 1000,
     fastPath: config.FAST_PATH,
@@ -20,7 +25,12 @@ export function llmRouter(client: LlmClient, config: Config, clock: Clock = syst
 }
 
 /** The router for `ROUTER`, given the LLM client the runtime built for it (if any). */
-export function routerFor(config: Config, client: LlmClient | undefined, clock?: Clock, logger?: Logger): Router {
+export function routerFor(
+  config: Config,
+  client: LlmClient | undefined,
+  clock?: Clock,
+  logger?: Logger,
+): Router {
   if (config.ROUTER === 'rules' || !client) return new RulesRouter();
   return llmRouter(client, config, clock, logger);
 }

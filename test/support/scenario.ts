@@ -77,14 +77,25 @@ export async function runCoreScenario(driver: ScenarioDriver, prefix = 's'): Pro
   expect(await assignmentsOf(id('t4'))).toHaveLength(1);
 
   // Task Completion closes the task and frees the slot.
-  await driver.send({ type: 'task_completion', task_id: id('t4'), agent_id: id('nutri-3'), status: 'succeeded', result: { ok: true } });
+  await driver.send({
+    type: 'task_completion',
+    task_id: id('t4'),
+    agent_id: id('nutri-3'),
+    status: 'succeeded',
+    result: { ok: true },
+  });
   const t4c = await driver.task(id('t4'));
   expect(t4c?.status).toBe('completed');
   expect(t4c?.result).toEqual({ ok: true });
   expect((await driver.agent(id('nutri-3')))?.active_tasks).toBe(0);
 
   // Error Event: reassigned to another capable agent, never back to the one that failed.
-  await driver.send({ type: 'error_event', task_id: id('t1'), agent_id: id('nutri-1'), error: 'model crashed' });
+  await driver.send({
+    type: 'error_event',
+    task_id: id('t1'),
+    agent_id: id('nutri-1'),
+    error: 'model crashed',
+  });
   const t1 = await driver.task(id('t1'));
   expect(t1?.status).toBe('assigned');
   expect(t1?.assigned_agents).toEqual([id('nutri-3')]);
@@ -101,7 +112,8 @@ export async function runCoreScenario(driver: ScenarioDriver, prefix = 's'): Pro
 
   if (driver.restart) {
     await driver.restart();
-    for (const a of ['nutri-1', 'nutri-2', 'nutri-3', 'coach-1']) expect(await driver.agent(id(a))).toBeDefined();
+    for (const a of ['nutri-1', 'nutri-2', 'nutri-3', 'coach-1'])
+      expect(await driver.agent(id(a))).toBeDefined();
     for (const t of ['t1', 't2', 't3', 't4', 't5', 't6']) expect(await driver.task(id(t))).toBeDefined();
     expect((await driver.task(id('t4')))?.status).toBe('completed');
   }

@@ -42,9 +42,27 @@ export function describeStateStore(name: string, make: () => Promise<StoreFixtur
         task_id: 'task:with/odd.chars@1',
         task_data: { nested: { list: [1, 'two', { three: null }] }, emoji: '🧠', quote: '"\'' },
         history: [
-          { action: 'queue_task', target_agents: [], task_distribution: {}, dependencies: [], reasoning: 'r', router: 'rules', path: 'rules', decided_at: '2026-01-01T00:00:00.000Z' },
+          {
+            action: 'queue_task',
+            target_agents: [],
+            task_distribution: {},
+            dependencies: [],
+            reasoning: 'r',
+            router: 'rules',
+            path: 'rules',
+            decided_at: '2026-01-01T00:00:00.000Z',
+          },
         ],
-        outbox: [{ id: 'e1', type: 'Task Assignment', task_id: 'task:with/odd.chars@1', target_agent: 'a', detail: { x: 1 }, time: '2026-01-01T00:00:00.000Z' }],
+        outbox: [
+          {
+            id: 'e1',
+            type: 'Task Assignment',
+            task_id: 'task:with/odd.chars@1',
+            target_agent: 'a',
+            detail: { x: 1 },
+            time: '2026-01-01T00:00:00.000Z',
+          },
+        ],
       });
       await store.putTask(task, null);
       expect(await store.getTask(task.task_id)).toEqual(task);
@@ -52,27 +70,39 @@ export function describeStateStore(name: string, make: () => Promise<StoreFixtur
 
     test('creating a record that exists fails with ConditionFailedError', async () => {
       await store.putAgent(makeAgent({ agent_id: 'dup' }), null);
-      await expect(store.putAgent(makeAgent({ agent_id: 'dup' }), null)).rejects.toBeInstanceOf(ConditionFailedError);
+      await expect(store.putAgent(makeAgent({ agent_id: 'dup' }), null)).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
       await store.putTask(makeTask({ task_id: 'dup' }), null);
-      await expect(store.putTask(makeTask({ task_id: 'dup' }), null)).rejects.toBeInstanceOf(ConditionFailedError);
+      await expect(store.putTask(makeTask({ task_id: 'dup' }), null)).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
     });
 
     test('an update with a stale version fails and leaves the record unchanged', async () => {
       const agent = makeAgent({ agent_id: 'v' });
       await store.putAgent(agent, null);
       await store.putAgent({ ...agent, status: 'busy', version: 2 }, 1);
-      await expect(store.putAgent({ ...agent, status: 'offline', version: 2 }, 1)).rejects.toBeInstanceOf(ConditionFailedError);
+      await expect(store.putAgent({ ...agent, status: 'offline', version: 2 }, 1)).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
       expect((await store.getAgent('v'))?.status).toBe('busy');
       const task = makeTask({ task_id: 'tv' });
       await store.putTask(task, null);
       await store.putTask({ ...task, status: 'assigned', version: 2 }, 1);
-      await expect(store.putTask({ ...task, status: 'failed', version: 2 }, 1)).rejects.toBeInstanceOf(ConditionFailedError);
+      await expect(store.putTask({ ...task, status: 'failed', version: 2 }, 1)).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
       expect((await store.getTask('tv'))?.status).toBe('assigned');
     });
 
     test('an update of a missing record fails', async () => {
-      await expect(store.putAgent(makeAgent({ agent_id: 'ghost', version: 2 }), 1)).rejects.toBeInstanceOf(ConditionFailedError);
-      await expect(store.putTask(makeTask({ task_id: 'ghost', version: 2 }), 1)).rejects.toBeInstanceOf(ConditionFailedError);
+      await expect(store.putAgent(makeAgent({ agent_id: 'ghost', version: 2 }), 1)).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
+      await expect(store.putTask(makeTask({ task_id: 'ghost', version: 2 }), 1)).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
     });
 
     test('listAgents returns every agent and no task', async () => {
@@ -91,7 +121,10 @@ export function describeStateStore(name: string, make: () => Promise<StoreFixtur
       await store.putTask(makeTask({ task_id: 'done', status: 'completed', created_at: at(0) }), null);
       const queued = await store.listTasksByStatus('queued');
       expect(queued.map((t) => t.task_id)).toEqual(['critical', 'high-old', 'high-new', 'low-old']);
-      expect((await store.listTasksByStatus('queued', 2)).map((t) => t.task_id)).toEqual(['critical', 'high-old']);
+      expect((await store.listTasksByStatus('queued', 2)).map((t) => t.task_id)).toEqual([
+        'critical',
+        'high-old',
+      ]);
       expect((await store.listTasksByStatus('completed')).map((t) => t.task_id)).toEqual(['done']);
       expect(await store.listTasksByStatus('failed')).toEqual([]);
     });
@@ -103,15 +136,20 @@ export function describeStateStore(name: string, make: () => Promise<StoreFixtur
       expect((await store.listTasksByStatus('queued')).map((t) => t.task_id)).not.toContain('mover');
       expect((await store.listTasksByStatus('assigned')).map((t) => t.task_id)).toEqual(['mover']);
       await store.putTask({ ...task, status: 'assigned', priority: 'critical', version: 3 }, 2);
-      expect((await store.listTasksByStatus('assigned')).map((t) => [t.task_id, t.priority])).toEqual([['mover', 'critical']]);
+      expect((await store.listTasksByStatus('assigned')).map((t) => [t.task_id, t.priority])).toEqual([
+        ['mover', 'critical'],
+      ]);
     });
 
     test('concurrent creators of one task: exactly one wins', async () => {
       const results = await Promise.allSettled(
-        Array.from({ length: 8 }, (_, i) => store.putTask(makeTask({ task_id: 'race', requested_by: `w${i}` }), null)),
+        Array.from({ length: 8 }, (_, i) =>
+          store.putTask(makeTask({ task_id: 'race', requested_by: `w${i}` }), null),
+        ),
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ConditionFailedError);
+      for (const r of results)
+        if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ConditionFailedError);
     });
 
     test('concurrent optimistic writers lose no update', async () => {
@@ -125,7 +163,15 @@ export function describeStateStore(name: string, make: () => Promise<StoreFixtur
               const current = (await store.getAgent('counter'))!;
               const ids = [...current.active_task_ids, `w${w}-${i}`];
               try {
-                await store.putAgent({ ...current, active_task_ids: ids, active_tasks: ids.length, version: current.version + 1 }, current.version);
+                await store.putAgent(
+                  {
+                    ...current,
+                    active_task_ids: ids,
+                    active_tasks: ids.length,
+                    version: current.version + 1,
+                  },
+                  current.version,
+                );
                 break;
               } catch (err) {
                 if (!(err instanceof ConditionFailedError)) throw err;

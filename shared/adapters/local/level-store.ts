@@ -35,7 +35,9 @@ export class LevelStateStore implements StateStore {
     try {
       await store.db.open();
     } catch (err) {
-      throw new StoreUnavailableError(`cannot open the store at ${location}: ${(err as Error).message}`, { cause: err });
+      throw new StoreUnavailableError(`cannot open the store at ${location}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return store;
   }
@@ -50,7 +52,8 @@ export class LevelStateStore implements StateStore {
 
   async listAgents(): Promise<AgentRecord[]> {
     const out: AgentRecord[] = [];
-    for await (const value of this.db.values({ gt: 'a/', lt: 'a0' })) out.push(JSON.parse(value) as AgentRecord);
+    for await (const value of this.db.values({ gt: 'a/', lt: 'a0' }))
+      out.push(JSON.parse(value) as AgentRecord);
     return out;
   }
 

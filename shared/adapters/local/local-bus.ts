@@ -29,7 +29,11 @@ export class LocalBus implements EventBus {
         continue;
       }
       this.seen.add(event.id);
-      const published: PublishedEvent = { ...structuredClone(event), published_at: new Date().toISOString(), sequence: ++this.sequence };
+      const published: PublishedEvent = {
+        ...structuredClone(event),
+        published_at: new Date().toISOString(),
+        sequence: ++this.sequence,
+      };
       this.events.push(published);
       if (this.events.length > this.capacity) this.events.shift();
       for (const listener of this.listeners) listener(published);
@@ -37,7 +41,9 @@ export class LocalBus implements EventBus {
   }
 
   /** Published events, oldest first, optionally filtered. */
-  list(filter: { type?: string; target_agent?: string; task_id?: string; after?: number; limit?: number } = {}): PublishedEvent[] {
+  list(
+    filter: { type?: string; target_agent?: string; task_id?: string; after?: number; limit?: number } = {},
+  ): PublishedEvent[] {
     const out = this.events.filter(
       (e) =>
         (!filter.type || e.type === filter.type) &&

@@ -14,11 +14,18 @@ export class MemoryStateStore implements StateStore {
   }
 
   async listAgents(): Promise<AgentRecord[]> {
-    return [...this.agents.values()].map((a) => structuredClone(a)).sort((a, b) => a.agent_id.localeCompare(b.agent_id));
+    return [...this.agents.values()]
+      .map((a) => structuredClone(a))
+      .sort((a, b) => a.agent_id.localeCompare(b.agent_id));
   }
 
   async putAgent(agent: AgentRecord, expectedVersion: number | null): Promise<void> {
-    check(this.agents.get(agent.agent_id)?.version, expectedVersion, agent.version, `agent ${agent.agent_id}`);
+    check(
+      this.agents.get(agent.agent_id)?.version,
+      expectedVersion,
+      agent.version,
+      `agent ${agent.agent_id}`,
+    );
     this.agents.set(agent.agent_id, structuredClone(agent));
   }
 
@@ -47,6 +54,8 @@ export function check(stored: number | undefined, expected: number | null, next:
     throw new ConditionFailedError(`${what}: new version ${next} must be expected version + 1`);
   }
   if (expected === null ? stored !== undefined : stored !== expected) {
-    throw new ConditionFailedError(`${what}: expected version ${expected ?? 'none'}, found ${stored ?? 'none'}`);
+    throw new ConditionFailedError(
+      `${what}: expected version ${expected ?? 'none'}, found ${stored ?? 'none'}`,
+    );
   }
 }

@@ -20,7 +20,11 @@ export interface OpenAiCompatibleOptions {
 }
 
 /** `baseUrl` + `/chat/completions`, the OpenAI convention. */
-export function openAiCompatibleClient(baseUrl: string, model: string, apiKey?: string): OpenAiCompatibleClient {
+export function openAiCompatibleClient(
+  baseUrl: string,
+  model: string,
+  apiKey?: string,
+): OpenAiCompatibleClient {
   return new OpenAiCompatibleClient({
     url: `${baseUrl.replace(/\/+$/, '')}/chat/completions`,
     model,
@@ -50,7 +54,11 @@ export class OpenAiCompatibleClient implements LlmClient {
       tools: [
         {
           type: 'function',
-          function: { name: request.tool.name, description: request.tool.description, parameters: request.tool.inputSchema },
+          function: {
+            name: request.tool.name,
+            description: request.tool.description,
+            parameters: request.tool.inputSchema,
+          },
         },
       ],
       tool_choice: { type: 'function', function: { name: request.tool.name } },
@@ -64,7 +72,10 @@ export class OpenAiCompatibleClient implements LlmClient {
       const text = await res.text().catch(() => '');
       const error = httpError(res.status, text, res.headers.get('retry-after'));
       if (!error.retryable || attempt >= maxRetries) throw error;
-      await sleep(error.retryAfterMs ?? 200 * 2 ** attempt, signal);
+      // Out of time while backing off: report what the server said, not the clock.
+      await sleep(error.retryAfterMs ?? 200 * 2 ** attempt, signal).catch(() => {
+        throw error;
+      });
     }
   }
 
@@ -94,8 +105,18 @@ export class OpenAiCompatibleClient implements LlmClient {
   private parse(payload: unknown): LlmResponse {
     const p = payload as {
       model?: string;
-      choices?: Array<{ finish_reason?: string; message?: { content?: string | null; tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> } }>;
-      usage?: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } };
+      choices?: Array<{
+        finish_reason?: string;
+        message?: {
+          content?: string | null;
+          tool_calls?: Array<{ function?: { name?: string; arguments?: string } }>;
+        };
+      }>;
+      usage?: {
+        prompt_tokens?: number;
+        completion_tokens?: number;
+        prompt_tokens_details?: { cached_tokens?: number };
+      };
     };
     const choice = p?.choices?.[0];
     if (!choice?.message) throw new RouterError('LLM reply has no choices[0].message', 'invalid_output');
@@ -105,19 +126,25 @@ export class OpenAiCompatibleClient implements LlmClient {
       try {
         toolInput = typeof call.arguments === 'string' ? JSON.parse(call.arguments) : call.arguments;
       } catch {
-        throw new RouterError(`tool call arguments are not JSON: ${String(call.arguments).slice(0, 100)}`, 'invalid_output');
+        throw new RouterError(
+          `tool call arguments are not JSON: ${String(call.arguments).slice(0, 100)}`,
+          'invalid_output',
+        );
       }
     }
     const out: LlmResponse = {};
     if (toolInput !== undefined) out.toolInput = toolInput;
-    if (typeof choice.message.content === 'string' && choice.message.content) out.text = choice.message.content;
+    if (typeof choice.message.content === 'string' && choice.message.content)
+      out.text = choice.message.content;
     if (choice.finish_reason) out.stopReason = choice.finish_reason;
     if (p.model) out.model = p.model;
     if (p.usage) {
       out.usage = {
         input_tokens: p.usage.prompt_tokens ?? 0,
         output_tokens: p.usage.completion_tokens ?? 0,
-        ...(p.usage.prompt_tokens_details?.cached_tokens !== undefined ? { cache_read_tokens: p.usage.prompt_tokens_details.cached_tokens } : {}),
+        ...(p.usage.prompt_tokens_details?.cached_tokens !== undefined
+          ? { cache_read_tokens: p.usage.prompt_tokens_details.cached_tokens }
+          : {}),
       };
     }
     return out;
@@ -128,7 +155,12 @@ export class OpenAiCompatibleClient implements LlmClient {
 export function httpError(status: number, body: string, retryAfter: string | null): RouterError {
   const detail = `HTTP ${status}${body ? `: ${body.slice(0, 200)}` : ''}`;
   const retryAfterMs = parseRetryAfter(retryAfter);
-  if (status === 429) return new RouterError(`LLM throttled (${detail})`, 'throttled', retryAfterMs !== undefined ? { retryAfterMs } : {});
+  if (status === 429)
+    return new RouterError(
+      `LLM throttled (${detail})`,
+      'throttled',
+      retryAfterMs !== undefined ? { retryAfterMs } : {},
+    );
   if (status >= 500) return new RouterError(`LLM server error (${detail})`, 'server_error');
   return new RouterError(`LLM request rejected (${detail})`, 'client_error');
 }

@@ -21,7 +21,16 @@ import {
   type OutboundEvent,
   type TaskRecord,
 } from '../model';
-import { systemClock, type Clock, type EventBus, type Logger, type Router, type RouterResult, type RoutingRequest, type StateStore } from '../ports';
+import {
+  systemClock,
+  type Clock,
+  type EventBus,
+  type Logger,
+  type Router,
+  type RouterResult,
+  type RoutingRequest,
+  type StateStore,
+} from '../ports';
 import { toView } from '../routing/agent-view';
 import { decideByRules } from '../routing/rules-router';
 import { Ledger } from './ledger';
@@ -93,7 +102,12 @@ export class Coordinator {
     while (i < deliveries.length) {
       if (options.ordered && outcomes.some((o) => o.status !== 'done')) {
         const d = deliveries[i++]!;
-        outcomes.push({ id: d.id, status: 'retry', code: 'FIFO_BLOCKED', error: 'not processed: an earlier message of this ordered batch failed' });
+        outcomes.push({
+          id: d.id,
+          status: 'retry',
+          code: 'FIFO_BLOCKED',
+          error: 'not processed: an earlier message of this ordered batch failed',
+        });
         continue;
       }
       let j = i;
@@ -110,7 +124,8 @@ export class Coordinator {
   }
 
   async handleDelivery(delivery: Delivery): Promise<Outcome> {
-    if (delivery.error || !delivery.event) return this.failed(delivery.id, delivery.error ?? new ValidationError('empty delivery'));
+    if (delivery.error || !delivery.event)
+      return this.failed(delivery.id, delivery.error ?? new ValidationError('empty delivery'));
     try {
       return { id: delivery.id, status: 'done', result: await this.handleEvent(delivery.event) };
     } catch (err) {
@@ -158,7 +173,11 @@ export class Coordinator {
       this.logger.warn('message rejected', { delivery_id: id, code, reason: errorMessage(err) });
       return { id, status: 'dead_letter', code, reason: errorMessage(err) };
     }
-    this.logger.error('message failed; it will be retried', { delivery_id: id, code, error: errorMessage(err) });
+    this.logger.error('message failed; it will be retried', {
+      delivery_id: id,
+      code,
+      error: errorMessage(err),
+    });
     return { id, status: 'retry', code, error: errorMessage(err) };
   }
 
@@ -170,14 +189,21 @@ export class Coordinator {
    * of failing the whole run.
    */
   async coordinate(events: EventOf<'coordination_request'>[], settle?: false): Promise<CoordinationResult[]>;
-  async coordinate(events: EventOf<'coordination_request'>[], settle: true): Promise<Array<CoordinationResult | Error>>;
-  async coordinate(events: EventOf<'coordination_request'>[], settle = false): Promise<Array<CoordinationResult | Error>> {
+  async coordinate(
+    events: EventOf<'coordination_request'>[],
+    settle: true,
+  ): Promise<Array<CoordinationResult | Error>>;
+  async coordinate(
+    events: EventOf<'coordination_request'>[],
+    settle = false,
+  ): Promise<Array<CoordinationResult | Error>> {
     const results: Array<CoordinationResult | Error | undefined> = new Array(events.length);
     const toRoute: Array<{ index: number; task: TaskRecord }> = [];
     for (const [index, event] of events.entries()) {
       try {
         const task = await this.openTask(event);
-        if (task.status === 'queued' && !task.decision && task.outbox.length === 0) toRoute.push({ index, task });
+        if (task.status === 'queued' && !task.decision && task.outbox.length === 0)
+          toRoute.push({ index, task });
         else results[index] = await this.resume(task, true);
       } catch (err) {
         if (!settle) throw err;
@@ -260,7 +286,12 @@ export class Coordinator {
    * agent writes), then the task is committed as assigned together with its outbox, then the
    * outbox is published. A lost race at any step is undone and decided again by the rules.
    */
-  private async execute(task: TaskRecord, routed: RouterResult, onNoSlot: NoSlotPolicy = 'redecide', round = 0): Promise<CoordinationResult> {
+  private async execute(
+    task: TaskRecord,
+    routed: RouterResult,
+    onNoSlot: NoSlotPolicy = 'redecide',
+    round = 0,
+  ): Promise<CoordinationResult> {
     const decision = routed.decision;
     const record = this.decisionRecord(task, routed);
     this.audit(task, record);
@@ -302,7 +333,12 @@ export class Coordinator {
       if (onNoSlot === 'skip') return this.summary(task);
       if (onNoSlot === 'queue' || round >= 3) {
         const reasoning = `${decision.reasoning} (no free slot on ${decision.target_agents.join(', ')}; queued)`;
-        return this.execute(task, { ...routed, decision: { ...decision, action: 'queue_task', target_agents: [], reasoning } }, 'queue', round + 1);
+        return this.execute(
+          task,
+          { ...routed, decision: { ...decision, action: 'queue_task', target_agents: [], reasoning } },
+          'queue',
+          round + 1,
+        );
       }
       // Decide again on the current registry, by the rules.
       const agents = await this.ledger.listAgents();
@@ -324,14 +360,20 @@ export class Coordinator {
     }
     if (committed.status !== 'assigned' || !claimed.every((a) => committed.assigned_agents.includes(a))) {
       // Another delivery assigned it first: give our slots back.
-      await this.releaseAll(claimed.filter((a) => !committed.assigned_agents.includes(a)), task.task_id);
+      await this.releaseAll(
+        claimed.filter((a) => !committed.assigned_agents.includes(a)),
+        task.task_id,
+      );
       return { ...this.summary(committed), duplicate: true };
     }
     return this.summary(await this.flushOutbox(committed));
   }
 
   /** Writes a change to the task starting from the version the caller holds. */
-  private async commit(task: TaskRecord, change: (t: TaskRecord) => TaskRecord | undefined): Promise<TaskRecord> {
+  private async commit(
+    task: TaskRecord,
+    change: (t: TaskRecord) => TaskRecord | undefined,
+  ): Promise<TaskRecord> {
     const result = await this.ledger.updateTask(task.task_id, change, task);
     if (!result) throw new NotFoundError(`task ${task.task_id} disappeared`);
     return result;
@@ -496,7 +538,11 @@ export class Coordinator {
   }
 
   private summary(t: TaskRecord): CoordinationResult {
-    const r: CoordinationResult = { task_id: t.task_id, status: t.status, assigned_agents: t.assigned_agents };
+    const r: CoordinationResult = {
+      task_id: t.task_id,
+      status: t.status,
+      assigned_agents: t.assigned_agents,
+    };
     if (t.decision) {
       r.action = t.decision.action;
       r.router = t.decision.router;
@@ -515,20 +561,40 @@ export class Coordinator {
       type: 'coordination_request',
       data: { task_id: d.task_id, task_type: d.task_type, task_data: d.task_data, priority: d.priority },
     });
-    if (opened.status !== 'queued' || opened.decision || opened.outbox.length > 0) return this.resume(opened, true);
-    const task = opened.pinned_agent ? opened : await this.commit(opened, (t) => ({ ...t, pinned_agent: d.agent_id }));
+    if (opened.status !== 'queued' || opened.decision || opened.outbox.length > 0)
+      return this.resume(opened, true);
+    const task = opened.pinned_agent
+      ? opened
+      : await this.commit(opened, (t) => ({ ...t, pinned_agent: d.agent_id }));
     const agent = await this.ledger.getAgent(d.agent_id);
-    const direct = (action: RouterResult['decision']['action'], reasoning: string, targets: string[] = []): RouterResult => ({
+    const direct = (
+      action: RouterResult['decision']['action'],
+      reasoning: string,
+      targets: string[] = [],
+    ): RouterResult => ({
       router: 'direct',
       path: 'direct',
-      decision: { action, target_agents: targets, task_distribution: {}, dependencies: [], reasoning, priority: d.priority },
+      decision: {
+        action,
+        target_agents: targets,
+        task_distribution: {},
+        dependencies: [],
+        reasoning,
+        priority: d.priority,
+      },
     });
     let routed: RouterResult;
     if (!agent) routed = direct('reject_task', `agent ${d.agent_id} is not registered`);
     else if (!isCapable(agent, requiredCapabilities(task))) {
-      routed = direct('reject_task', `agent ${d.agent_id} lacks capability ${requiredCapabilities(task).join(', ')}`);
+      routed = direct(
+        'reject_task',
+        `agent ${d.agent_id} lacks capability ${requiredCapabilities(task).join(', ')}`,
+      );
     } else if (!hasFreeSlot(agent)) {
-      routed = direct('queue_task', `agent ${d.agent_id} is ${agent.status} (${agent.active_tasks}/${agent.max_concurrent_tasks}); queued for it`);
+      routed = direct(
+        'queue_task',
+        `agent ${d.agent_id} is ${agent.status} (${agent.active_tasks}/${agent.max_concurrent_tasks}); queued for it`,
+      );
     } else routed = direct('assign_task', `direct assignment to ${d.agent_id}`, [d.agent_id]);
     return this.execute(task, routed, 'queue');
   }
@@ -544,7 +610,8 @@ export class Coordinator {
       status: d.new_state,
       active_task_ids: current?.active_task_ids ?? [],
       active_tasks: current?.active_tasks ?? 0,
-      max_concurrent_tasks: d.max_concurrent_tasks ?? current?.max_concurrent_tasks ?? this.settings.defaultMaxConcurrentTasks,
+      max_concurrent_tasks:
+        d.max_concurrent_tasks ?? current?.max_concurrent_tasks ?? this.settings.defaultMaxConcurrentTasks,
       last_heartbeat: now,
       registered_at: current?.registered_at ?? now,
       updated_at: now,
@@ -554,9 +621,16 @@ export class Coordinator {
     }));
     let requeued: string[] = [];
     let assigned: string[] = [];
-    if (agent.status === 'offline') requeued = await this.requeueAgentTasks(agent, `agent ${agent.agent_id} went offline`);
+    if (agent.status === 'offline')
+      requeued = await this.requeueAgentTasks(agent, `agent ${agent.agent_id} went offline`);
     if (hasFreeSlot(agent)) assigned = await this.drainQueue();
-    return { agent_id: agent.agent_id, status: agent.status, active_tasks: agent.active_tasks, requeued, assigned };
+    return {
+      agent_id: agent.agent_id,
+      status: agent.status,
+      active_tasks: agent.active_tasks,
+      requeued,
+      assigned,
+    };
   }
 
   private async healthCheck(agentId?: string) {
@@ -616,7 +690,12 @@ export class Coordinator {
    * against the attempts). The task goes back to the queue when no agent is left on it, or is
    * failed once its attempts are used up.
    */
-  private async unassign(taskId: string, agentId: string, reason: string, failedOnIt: boolean): Promise<TaskRecord | undefined> {
+  private async unassign(
+    taskId: string,
+    agentId: string,
+    reason: string,
+    failedOnIt: boolean,
+  ): Promise<TaskRecord | undefined> {
     const updated = await this.ledger.updateTask(taskId, (t) => {
       if (t.status !== 'assigned' || !t.assigned_agents.includes(agentId)) return undefined;
       t.assigned_agents = t.assigned_agents.filter((a) => a !== agentId);
@@ -641,7 +720,15 @@ export class Coordinator {
   private async completeTask(event: EventOf<'task_completion'>) {
     const d = event.data;
     if (d.status === 'failed') {
-      return this.recordError({ ...event, type: 'error_event', data: { agent_id: d.agent_id, task_id: d.task_id, error: errorText(d.result) ?? 'agent reported failure' } });
+      return this.recordError({
+        ...event,
+        type: 'error_event',
+        data: {
+          agent_id: d.agent_id,
+          task_id: d.task_id,
+          error: errorText(d.result) ?? 'agent reported failure',
+        },
+      });
     }
     const task = await this.ledger.getTask(d.task_id);
     if (!task) throw new NotFoundError(`task ${d.task_id} not found`);
@@ -664,7 +751,10 @@ export class Coordinator {
         }
         t.completed_agents = [...t.completed_agents, d.agent_id];
         if (d.result !== undefined) {
-          t.result = t.assigned_agents.length > 1 ? { ...(asRecord(t.result) ?? {}), [d.agent_id]: d.result } : d.result;
+          t.result =
+            t.assigned_agents.length > 1
+              ? { ...(asRecord(t.result) ?? {}), [d.agent_id]: d.result }
+              : d.result;
         }
         if (t.assigned_agents.every((a) => t.completed_agents.includes(a))) {
           t.status = 'completed';
@@ -677,7 +767,12 @@ export class Coordinator {
     // Free the slot whatever the task says: a slot held by a finished agent is never useful.
     await this.releaseSlot(d.agent_id, d.task_id);
     const assigned = await this.drainQueue();
-    return { task_id: d.task_id, status: updated?.status ?? task.status, ...(ignored ? { ignored } : {}), assigned };
+    return {
+      task_id: d.task_id,
+      status: updated?.status ?? task.status,
+      ...(ignored ? { ignored } : {}),
+      assigned,
+    };
   }
 
   private async recordError(event: EventOf<'error_event'>) {
@@ -725,18 +820,27 @@ export class Coordinator {
         [...agents.values()].filter((a) => !task.pinned_agent || a.agent_id === task.pinned_agent),
       );
       const routed = decideByRules(request, task.pinned_agent ? 'direct:drain' : 'drain');
-      if (routed.decision.action !== 'assign_task' && routed.decision.action !== 'delegate_coordination') continue;
+      if (routed.decision.action !== 'assign_task' && routed.decision.action !== 'delegate_coordination')
+        continue;
       routed.decision.reasoning = `from the queue: ${routed.decision.reasoning}`;
       if (task.pinned_agent) routed.router = 'direct';
       const result = await this.execute(task, routed, 'skip').catch((err: unknown) => {
-        this.logger.warn('drain: could not assign a queued task; it stays queued', { task_id: task.task_id, error: errorMessage(err) });
+        this.logger.warn('drain: could not assign a queued task; it stays queued', {
+          task_id: task.task_id,
+          error: errorMessage(err),
+        });
         return undefined;
       });
       if (result?.status === 'assigned' && !result.duplicate) {
         assigned.push(task.task_id);
         for (const agentId of result.assigned_agents) {
           const a = agents.get(agentId);
-          if (a) agents.set(agentId, { ...a, active_tasks: a.active_tasks + 1, active_task_ids: [...a.active_task_ids, task.task_id] });
+          if (a)
+            agents.set(agentId, {
+              ...a,
+              active_tasks: a.active_tasks + 1,
+              active_task_ids: [...a.active_task_ids, task.task_id],
+            });
         }
       }
     }
@@ -777,7 +881,10 @@ export class Coordinator {
     const offline: string[] = [];
     const requeued: string[] = [];
     for (const agent of agents) {
-      if (agent.status !== 'offline' && now - Date.parse(agent.last_heartbeat) > this.settings.heartbeatTtlMs) {
+      if (
+        agent.status !== 'offline' &&
+        now - Date.parse(agent.last_heartbeat) > this.settings.heartbeatTtlMs
+      ) {
         const tasks = await this.markOffline(agent, 'heartbeat expired');
         offline.push(agent.agent_id);
         requeued.push(...tasks);
@@ -845,7 +952,9 @@ export class Coordinator {
 }
 
 function asRecord(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : undefined;
 }
 
 function errorText(result: unknown): string | undefined {

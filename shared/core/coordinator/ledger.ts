@@ -67,7 +67,11 @@ export class Ledger {
    * Applies `change` to the current task. `change` returns undefined for "nothing to do".
    * `current` may be passed to save the first read when the caller just read it.
    */
-  async updateTask(taskId: string, change: Change<TaskRecord>, current?: TaskRecord): Promise<TaskRecord | undefined> {
+  async updateTask(
+    taskId: string,
+    change: Change<TaskRecord>,
+    current?: TaskRecord,
+  ): Promise<TaskRecord | undefined> {
     return this.update(
       current,
       () => this.getTask(taskId),
@@ -76,7 +80,11 @@ export class Ledger {
     );
   }
 
-  async updateAgent(agentId: string, change: Change<AgentRecord>, current?: AgentRecord): Promise<AgentRecord | undefined> {
+  async updateAgent(
+    agentId: string,
+    change: Change<AgentRecord>,
+    current?: AgentRecord,
+  ): Promise<AgentRecord | undefined> {
     return this.update(
       current,
       () => this.getAgent(agentId),
@@ -86,7 +94,10 @@ export class Ledger {
   }
 
   /** Creates or updates an agent in one optimistic loop. */
-  async upsertAgent(agentId: string, change: (current: AgentRecord | undefined) => AgentRecord): Promise<AgentRecord> {
+  async upsertAgent(
+    agentId: string,
+    change: (current: AgentRecord | undefined) => AgentRecord,
+  ): Promise<AgentRecord> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const current = await this.getAgent(agentId);
       const next = change(current ? structuredClone(current) : undefined);

@@ -50,23 +50,35 @@ const isSnsNotification = (v: Raw): boolean => v.Type === 'Notification' && type
 export const PUBSUB_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
 
 /** Normalizes any inbound payload into deliveries: many for an SQS batch, one otherwise. */
-export function normalize(input: unknown, meta: DeliveryMeta = {}, options: NormalizeOptions = {}): Delivery[] {
+export function normalize(
+  input: unknown,
+  meta: DeliveryMeta = {},
+  options: NormalizeOptions = {},
+): Delivery[] {
   if (isObject(input) && isSqsEvent(input)) {
     return (input.Records as Raw[]).map((record, index) => {
       const id = typeof record.messageId === 'string' ? record.messageId : `record-${index}`;
-      return normalizeOne(record.body, {
-        id,
-        source: 'aws.sqs',
-        attributes: sqsAttributes(record),
-        time: sqsSentTime(record),
-      }, options);
+      return normalizeOne(
+        record.body,
+        {
+          id,
+          source: 'aws.sqs',
+          attributes: sqsAttributes(record),
+          time: sqsSentTime(record),
+        },
+        options,
+      );
     });
   }
   return [normalizeOne(input, meta, options)];
 }
 
 /** Normalizes one message; never throws for bad input. */
-export function normalizeOne(input: unknown, meta: DeliveryMeta = {}, options: NormalizeOptions = {}): Delivery {
+export function normalizeOne(
+  input: unknown,
+  meta: DeliveryMeta = {},
+  options: NormalizeOptions = {},
+): Delivery {
   try {
     const event = toEvent(input, meta, options, 0);
     return { id: meta.id ?? event.id, event };
@@ -74,11 +86,19 @@ export function normalizeOne(input: unknown, meta: DeliveryMeta = {}, options: N
     const id = meta.id ?? safeHash(input);
     if (err instanceof ValidationError) return { id, error: err };
     if (err instanceof CoordinatorError) throw err;
-    return { id, error: new ValidationError(`unreadable message: ${(err as Error).message}`, '', { cause: err }) };
+    return {
+      id,
+      error: new ValidationError(`unreadable message: ${(err as Error).message}`, '', { cause: err }),
+    };
   }
 }
 
-function toEvent(input: unknown, meta: DeliveryMeta, options: NormalizeOptions, hops: number): CoordinatorEvent {
+function toEvent(
+  input: unknown,
+  meta: DeliveryMeta,
+  options: NormalizeOptions,
+  hops: number,
+): CoordinatorEvent {
   if (hops > 3) throw new ValidationError('message is wrapped in too many envelopes', '');
   let body = input;
   if (typeof body === 'string' || body instanceof Uint8Array) body = parseJson(body, 'body');
@@ -118,8 +138,15 @@ function fromEventBridge(body: Raw, meta: DeliveryMeta): CoordinatorEvent {
   const detailType = body['detail-type'];
   const type = resolveType(detailType, 'detail-type');
   const detail = body.detail ?? {};
-  if (!isObject(detail)) throw new ValidationError(`detail must be an object, got ${describe(detail)}`, 'detail');
-  return build(type, detail, { ...meta, id: meta.id ?? str(body.id), time: meta.time ?? str(body.time) }, str(body.source) ?? 'eventbridge', body);
+  if (!isObject(detail))
+    throw new ValidationError(`detail must be an object, got ${describe(detail)}`, 'detail');
+  return build(
+    type,
+    detail,
+    { ...meta, id: meta.id ?? str(body.id), time: meta.time ?? str(body.time) },
+    str(body.source) ?? 'eventbridge',
+    body,
+  );
 }
 
 function fromCloudEvent(body: Raw, meta: DeliveryMeta): CoordinatorEvent {
@@ -131,21 +158,45 @@ function fromCloudEvent(body: Raw, meta: DeliveryMeta): CoordinatorEvent {
   if (typeof data === 'string') data = parseJson(data, 'data');
   data = data ?? {};
   if (!isObject(data)) throw new ValidationError(`data must be an object, got ${describe(data)}`, 'data');
-  return build(type, data, { ...meta, id: meta.id ?? str(body.id), time: meta.time ?? str(body.time) }, str(body.source) ?? 'cloudevents', body);
+  return build(
+    type,
+    data,
+    { ...meta, id: meta.id ?? str(body.id), time: meta.time ?? str(body.time) },
+    str(body.source) ?? 'cloudevents',
+    body,
+  );
 }
 
-function fromPubSubMessage(container: unknown, meta: DeliveryMeta, options: NormalizeOptions, hops: number, path: string): CoordinatorEvent {
+function fromPubSubMessage(
+  container: unknown,
+  meta: DeliveryMeta,
+  options: NormalizeOptions,
+  hops: number,
+  path: string,
+): CoordinatorEvent {
   const message = isObject(container) ? container.message : undefined;
   if (!isObject(message)) throw new ValidationError(`${path} is missing`, path);
   const attributes = isObject(message.attributes) ? message.attributes : {};
   const id = meta.id ?? str(message.messageId) ?? str(message.message_id);
-  if (typeof message.data !== 'string') throw new ValidationError(`${path}.data must be a base64 string`, `${path}.data`);
+  if (typeof message.data !== 'string')
+    throw new ValidationError(`${path}.data must be a base64 string`, `${path}.data`);
   const decoded = Buffer.from(message.data, 'base64');
   const inner = parseJson(decoded, `${path}.data`);
-  return toEvent(inner, { ...meta, id, source: meta.source ?? 'gcp.pubsub', attributes: { ...attributes, ...meta.attributes } }, options, hops + 1);
+  return toEvent(
+    inner,
+    { ...meta, id, source: meta.source ?? 'gcp.pubsub', attributes: { ...attributes, ...meta.attributes } },
+    options,
+    hops + 1,
+  );
 }
 
-function build(type: EventType, data: Raw, meta: DeliveryMeta, source: string, original: unknown): CoordinatorEvent {
+function build(
+  type: EventType,
+  data: Raw,
+  meta: DeliveryMeta,
+  source: string,
+  original: unknown,
+): CoordinatorEvent {
   const schema = EVENT_SCHEMAS[type] as z.ZodType;
   const parsed = schema.safeParse(data);
   if (!parsed.success) throw zodToValidationError(type, parsed.error);
@@ -161,7 +212,8 @@ function build(type: EventType, data: Raw, meta: DeliveryMeta, source: string, o
 
 /** Accepts `coordination_request`, `Coordination Request`, `agent-coordinator.coordination_request`. */
 function resolveType(raw: unknown, field: string): EventType {
-  if (typeof raw !== 'string') throw new ValidationError(`${field} must be a string, got ${describe(raw)}`, field);
+  if (typeof raw !== 'string')
+    throw new ValidationError(`${field} must be a string, got ${describe(raw)}`, field);
   if ((EVENT_TYPES as string[]).includes(raw)) return raw as EventType;
   const byDetail = DETAIL_TYPES[raw];
   if (byDetail) return byDetail;

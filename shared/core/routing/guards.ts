@@ -39,7 +39,8 @@ export class CircuitBreaker {
   onFailure(): void {
     this.trialInFlight = false;
     this.failures += 1;
-    if (this.openedAt !== undefined || this.failures >= this.failureThreshold) this.openedAt = this.clock.now();
+    if (this.openedAt !== undefined || this.failures >= this.failureThreshold)
+      this.openedAt = this.clock.now();
   }
 }
 
@@ -54,7 +55,9 @@ export class LlmBudget {
   ) {}
 
   /** Reserves a call of about `estimatedTokens`; returns why not when over budget. */
-  tryReserve(estimatedTokens: number): { ok: true; entry: { at: number; tokens: number } } | { ok: false; reason: string } {
+  tryReserve(
+    estimatedTokens: number,
+  ): { ok: true; entry: { at: number; tokens: number } } | { ok: false; reason: string } {
     const now = this.clock.now();
     while (this.entries.length > 0 && now - this.entries[0]!.at >= 60_000) this.entries.shift();
     if (this.callsPerMinute > 0 && this.entries.length >= this.callsPerMinute) {
@@ -62,7 +65,10 @@ export class LlmBudget {
     }
     const used = this.entries.reduce((n, e) => n + e.tokens, 0);
     if (this.tokensPerMinute > 0 && used + estimatedTokens > this.tokensPerMinute) {
-      return { ok: false, reason: `over budget: ${this.tokensPerMinute} LLM tokens per minute (${used} used)` };
+      return {
+        ok: false,
+        reason: `over budget: ${this.tokensPerMinute} LLM tokens per minute (${used} used)`,
+      };
     }
     const entry = { at: now, tokens: estimatedTokens };
     this.entries.push(entry);

@@ -80,7 +80,8 @@ export class LlmRouter implements Router {
     const estimated = estimateTokens(llmRequest.system) + estimateTokens(llmRequest.prompt);
     const reservation = this.budget.tryReserve(estimated);
     if (!reservation.ok) return this.fallback(requests, 'over_budget', reservation.reason);
-    if (!this.breaker.tryAcquire()) return this.fallback(requests, 'circuit_open', 'LLM circuit breaker is open');
+    if (!this.breaker.tryAcquire())
+      return this.fallback(requests, 'circuit_open', 'LLM circuit breaker is open');
 
     const started = this.options.clock.now();
     let response: LlmResponse;
@@ -91,7 +92,10 @@ export class LlmRouter implements Router {
       this.breaker.onFailure();
       this.stats.failures += 1;
       const reason = err instanceof RouterError ? err.reason : isAbort(err) ? 'timeout' : 'network';
-      this.options.logger?.warn('llm router call failed; rules router decides', { reason, error: errorMessage(err) });
+      this.options.logger?.warn('llm router call failed; rules router decides', {
+        reason,
+        error: errorMessage(err),
+      });
       return this.fallback(requests, reason, errorMessage(err));
     }
     const latency = this.options.clock.now() - started;
@@ -118,7 +122,11 @@ export class LlmRouter implements Router {
       const valid = validateDecision(parsed.decision, request);
       if (!valid) {
         return {
-          ...this.fallbackOne(request, 'no_valid_target', `LLM named no valid target (${parsed.decision.target_agents.join(', ') || 'none'})`),
+          ...this.fallbackOne(
+            request,
+            'no_valid_target',
+            `LLM named no valid target (${parsed.decision.target_agents.join(', ') || 'none'})`,
+          ),
           ...base,
         };
       }
@@ -185,6 +193,8 @@ function splitUsage(usage: NonNullable<LlmResponse['usage']>, n: number): NonNul
   return {
     input_tokens: Math.round(usage.input_tokens / n),
     output_tokens: Math.round(usage.output_tokens / n),
-    ...(usage.cache_read_tokens !== undefined ? { cache_read_tokens: Math.round(usage.cache_read_tokens / n) } : {}),
+    ...(usage.cache_read_tokens !== undefined
+      ? { cache_read_tokens: Math.round(usage.cache_read_tokens / n) }
+      : {}),
   };
 }

@@ -57,7 +57,10 @@ export const SYSTEM_PROMPT = [
 /** One line per agent: only what a decision needs. */
 export function renderAgents(agents: readonly AgentView[]): string {
   return agents
-    .map((a) => `${a.agent_id} | ${a.capabilities.join(',')} | ${a.status} | ${a.active_tasks}/${a.max_concurrent_tasks}`)
+    .map(
+      (a) =>
+        `${a.agent_id} | ${a.capabilities.join(',')} | ${a.status} | ${a.active_tasks}/${a.max_concurrent_tasks}`,
+    )
     .join('\n');
 }
 

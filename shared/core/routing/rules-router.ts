@@ -63,7 +63,10 @@ export function decideByRules(request: RoutingRequest, path = 'rules'): RouterRe
   }
   const coordinator = leastLoaded(
     request.agents.filter(
-      (a) => viewHasFreeSlot(a) && a.capabilities.includes(COORDINATION_CAPABILITY) && !request.task.failed_agents.includes(a.agent_id),
+      (a) =>
+        viewHasFreeSlot(a) &&
+        a.capabilities.includes(COORDINATION_CAPABILITY) &&
+        !request.task.failed_agents.includes(a.agent_id),
     ),
   );
   if (coordinator) {
@@ -82,7 +85,10 @@ export function decideByRules(request: RoutingRequest, path = 'rules'): RouterRe
   });
 }
 
-function result(path: string, d: Omit<RouterResult['decision'], 'task_distribution' | 'dependencies'>): RouterResult {
+function result(
+  path: string,
+  d: Omit<RouterResult['decision'], 'task_distribution' | 'dependencies'>,
+): RouterResult {
   return {
     router: 'rules',
     path,

@@ -15,7 +15,9 @@ export interface ValidatedDecision {
 }
 
 /** Parses unknown router output. Returns the zod problems as text when it does not fit. */
-export function parseDecision(raw: unknown): { ok: true; decision: RoutingDecision } | { ok: false; problem: string } {
+export function parseDecision(
+  raw: unknown,
+): { ok: true; decision: RoutingDecision } | { ok: false; problem: string } {
   const parsed = RoutingDecision.safeParse(raw);
   if (parsed.success) return { ok: true, decision: parsed.data };
   return { ok: false, problem: z.prettifyError(parsed.error).slice(0, 500) };
@@ -25,7 +27,10 @@ export function parseDecision(raw: unknown): { ok: true; decision: RoutingDecisi
  * Drops targets that are unknown, incapable, unavailable, full or failed before. Returns
  * `undefined` when an assign/delegate decision has no valid target left.
  */
-export function validateDecision(decision: RoutingDecision, request: RoutingRequest): ValidatedDecision | undefined {
+export function validateDecision(
+  decision: RoutingDecision,
+  request: RoutingRequest,
+): ValidatedDecision | undefined {
   const dropped: string[] = [];
   const byId = new Map(request.agents.map((a) => [a.agent_id, a]));
   const required = requiredOf(request.task);
@@ -38,8 +43,12 @@ export function validateDecision(decision: RoutingDecision, request: RoutingRequ
     const need = decision.action === 'delegate_coordination' ? [COORDINATION_CAPABILITY] : required;
     if (!agent) dropped.push(`${id}: not a registered agent`);
     else if (failed.has(id)) dropped.push(`${id}: already failed this task`);
-    else if (!isCapableView(agent, need)) dropped.push(`${id}: lacks ${need.filter((c) => !agent.capabilities.includes(c)).join(', ')}`);
-    else if (!viewHasFreeSlot(agent)) dropped.push(`${id}: not available (${agent.status}, ${agent.active_tasks}/${agent.max_concurrent_tasks})`);
+    else if (!isCapableView(agent, need))
+      dropped.push(`${id}: lacks ${need.filter((c) => !agent.capabilities.includes(c)).join(', ')}`);
+    else if (!viewHasFreeSlot(agent))
+      dropped.push(
+        `${id}: not available (${agent.status}, ${agent.active_tasks}/${agent.max_concurrent_tasks})`,
+      );
     else targets.push(id);
   }
   if (needsTargets && targets.length === 0) return undefined;
