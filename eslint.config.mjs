@@ -7,19 +7,39 @@ const CLOUD_SDKS = ['@aws-sdk/*', '@azure/*', '@google-cloud/*', '@smithy/*', 'a
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'dist/', '.serverless/', '.esbuild/', 'coverage/', '.coordinator-data/', 'test-artifacts/'],
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.serverless/',
+      '.esbuild/',
+      'coverage/',
+      '.coordinator-data/',
+      'test-artifacts/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
   {
     files: ['**/*.js', '**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+      },
+    },
   },
   {
     files: ['**/*.mjs'],
@@ -32,8 +52,16 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: CLOUD_SDKS, message: 'The core is cloud-agnostic: cloud SDKs belong in shared/adapters/ and a runtime composition root.' },
-            { group: ['**/adapters/**', '**/runtime/**'], message: 'The core talks to the world through ports (shared/core/ports.ts), never through an adapter.' },
+            {
+              group: CLOUD_SDKS,
+              message:
+                'The core is cloud-agnostic: cloud SDKs belong in shared/adapters/ and a runtime composition root.',
+            },
+            {
+              group: ['**/adapters/**', '**/runtime/**'],
+              message:
+                'The core talks to the world through ports (shared/core/ports.ts), never through an adapter.',
+            },
           ],
         },
       ],
