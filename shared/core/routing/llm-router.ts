@@ -196,5 +196,8 @@ function splitUsage(usage: NonNullable<LlmResponse['usage']>, n: number): NonNul
     ...(usage.cache_read_tokens !== undefined
       ? { cache_read_tokens: Math.round(usage.cache_read_tokens / n) }
       : {}),
+    ...(usage.cache_write_tokens !== undefined
+      ? { cache_write_tokens: Math.round(usage.cache_write_tokens / n) }
+      : {}),
   };
 }
