@@ -34,7 +34,6 @@ export interface Dynalite {
 }
 
 export async function startDynalite(): Promise<Dynalite> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dynalite = require('dynalite') as (o: object) => http.Server;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const endpoint = await listen(server);
