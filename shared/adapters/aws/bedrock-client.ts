@@ -13,7 +13,8 @@ import {
   type ConverseCommandOutput,
 } from '@aws-sdk/client-bedrock-runtime';
 import { errorMessage, RouterError, type RouterFailureReason } from '../../core/errors';
-import type { LlmClient, LlmRequest, LlmResponse, TokenUsage } from '../../core/ports';
+import type { TokenUsage } from '../../core/model';
+import type { LlmClient, LlmRequest, LlmResponse } from '../../core/ports';
 import { sleep } from '../openai/openai-client';
 
 type Sender = Pick<BedrockRuntimeClient, 'send'>;
