@@ -1,0 +1,110 @@
+import { CosmosClient } from '@azure/cosmos';
+import { CosmosStateStore } from '../../shared/adapters/azure/cosmos-store';
+import { describeStateStore } from '../support/state-store.contract';
+import { CosmosTestServer } from './support/cosmos-server';
+
+const server = new CosmosTestServer();
+let client: CosmosClient;
+
+beforeAll(async () => {
+  await server.start();
+  client = new CosmosClient({ endpoint: server.endpoint, key: server.key });
+});
+afterAll(async () => {
+  client?.dispose();
+  await server.stop();
+});
+
+describeStateStore('cosmos (real @azure/cosmos client, local Cosmos-protocol server)', async () => {
+  server.reset();
+  return { store: new CosmosStateStore(client.database(server.database).container(server.container)) };
+});
+
+describe('CosmosStateStore specifics', () => {
+  const container = () => client.database(server.database).container(server.container);
+  beforeEach(() => server.reset());
+
+  test('listAgents and listTasksByStatus are each one single-partition query', async () => {
+    const store = new CosmosStateStore(container());
+    const { makeAgent, makeTask } = await import('../support/factories');
+    await store.putAgent(makeAgent({ agent_id: 'a1' }), null);
+    await store.putTask(makeTask({ task_id: 't1' }), null);
+    server.requests.length = 0;
+    await store.listAgents();
+    await store.listTasksByStatus('queued', 5);
+    const queries = server.requests.filter((r) => r.query !== undefined);
+    expect(queries.map((q) => q.partitionKey)).toEqual(['agents', 'tasks']);
+    expect(JSON.parse(queries[1]!.query!).query).toMatch(/ORDER BY c\.queue_key/);
+  });
+
+  test('a writer holding a stale ETag loses with ConditionFailedError (If-Match, 412)', async () => {
+    const { makeAgent } = await import('../support/factories');
+    const { ConditionFailedError } = await import('../../shared/core/errors');
+    const a = new CosmosStateStore(container());
+    const b = new CosmosStateStore(container());
+    await a.putAgent(makeAgent({ agent_id: 'x', status: 'available' }), null);
+    const seenByA = (await a.getAgent('x'))!;
+    const seenByB = (await b.getAgent('x'))!;
+    await b.putAgent({ ...seenByB, status: 'busy', version: 2 }, 1);
+    // A's cached ETag is for version 1; only the conditional replace can notice the change.
+    await expect(a.putAgent({ ...seenByA, status: 'offline', version: 2 }, 1)).rejects.toBeInstanceOf(
+      ConditionFailedError,
+    );
+    expect((await b.getAgent('x'))?.status).toBe('busy');
+  });
+
+  test('the stored document carries a relative Cosmos TTL and the query fields; reads return the bare record', async () => {
+    const { makeTask } = await import('../support/factories');
+    const now = Date.UTC(2026, 0, 1);
+    const store = new CosmosStateStore(container(), { clock: { now: () => now } });
+    const task = makeTask({ task_id: 'ttl', priority: 'high', ttl: now / 1000 + 3600 });
+    await store.putTask(task, null);
+    const [doc] = server.documents();
+    expect(doc).toMatchObject({
+      id: 'ttl',
+      pk: 'tasks',
+      kind: 'task',
+      status: 'queued',
+      ttl: 3600,
+      queue_key: `1#${task.created_at}#ttl`,
+    });
+    expect(doc!._etag).toBeDefined();
+    expect(await store.getTask('ttl')).toEqual(task);
+  });
+
+  test('throttling and unavailability surface as StoreUnavailableError; a wrong key does not look like a race', async () => {
+    const { StoreUnavailableError, ConditionFailedError } = await import('../../shared/core/errors');
+    const noRetry = new CosmosClient({
+      endpoint: server.endpoint,
+      key: server.key,
+      connectionPolicy: {
+        retryOptions: {
+          maxRetryAttemptCount: 0,
+          fixedRetryIntervalInMilliseconds: 0,
+          maxWaitTimeInSeconds: 0,
+        },
+      },
+    });
+    try {
+      const store = new CosmosStateStore(noRetry.database(server.database).container(server.container));
+      await store.listAgents();
+      server.failNext(1, { status: 429, headers: { 'x-ms-retry-after-ms': '1' } });
+      await expect(store.getAgent('a')).rejects.toBeInstanceOf(StoreUnavailableError);
+      // The client also asks for a query plan in parallel, so fail more than one request.
+      server.failNext(10, { status: 503 });
+      await expect(store.listAgents()).rejects.toBeInstanceOf(StoreUnavailableError);
+      server.clearFaults();
+      const wrongKey = new CosmosClient({
+        endpoint: server.endpoint,
+        key: Buffer.from('wrong').toString('base64'),
+      });
+      const bad = new CosmosStateStore(wrongKey.database(server.database).container(server.container));
+      const err = await bad.getAgent('a').catch((e: unknown) => e);
+      expect(err).not.toBeInstanceOf(ConditionFailedError);
+      expect((err as { code?: number }).code).toBe(401);
+      wrongKey.dispose();
+    } finally {
+      noRetry.dispose();
+    }
+  });
+});
