@@ -1,25 +1,84 @@
-/** `npm start`: the coordinator on this machine, with the embedded defaults. */
+/**
+ * `npm start` and `agent-coordinator start`: the coordinator on this machine with the
+ * embedded defaults, its HTTP API, and the operator dashboard at `/` fed live over `/stream`.
+ */
+import path from 'node:path';
+import { loadConfig } from '../core/config';
 import { errorMessage } from '../core/errors';
-import { createLocalRuntime } from './local';
-import { startLocalServer } from './local-server';
+import type { StateStore } from '../core/ports';
+import { LevelStateStore } from '../adapters/local/level-store';
+import { MemoryStateStore } from '../adapters/local/memory-store';
+import { LiveFeed, type FeedOptions } from './dashboard/feed';
+import { dashboardHandlers } from './dashboard/handlers';
+import { ObservedStore } from './dashboard/observed-store';
+import { createLocalRuntime, type LocalRuntime, type LocalRuntimeOverrides } from './local';
+import { startLocalServer, type RunningServer } from './local-server';
 
-export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
-  const runtime = await createLocalRuntime(env);
-  const running = await startLocalServer(runtime);
-  const { config } = runtime;
+export interface LocalApp {
+  runtime: LocalRuntime;
+  server: RunningServer;
+  feed: LiveFeed;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Builds the runtime over an observed store, starts the feed and the server. */
+export async function startLocalApp(
+  env: Record<string, string | undefined> = process.env,
+  overrides: LocalRuntimeOverrides = {},
+  feedOptions: FeedOptions = {},
+): Promise<LocalApp> {
+  const config = loadConfig(env);
+  const base: StateStore =
+    overrides.store ??
+    (config.STORE === 'memory'
+      ? new MemoryStateStore()
+      : await LevelStateStore.open(path.resolve(config.DATA_DIR, 'state')));
+  const store = new ObservedStore(base);
+  const runtime = await createLocalRuntime(env, { ...overrides, store });
+  const feed = new LiveFeed(runtime, store, {
+    ...(overrides.clock ? { clock: overrides.clock } : {}),
+    ...feedOptions,
+  });
+  let server: RunningServer;
+  try {
+    await feed.start();
+    server = await startLocalServer(runtime, dashboardHandlers(runtime, feed));
+  } catch (err) {
+    feed.stop();
+    await runtime.close();
+    throw err;
+  }
+  return {
+    runtime,
+    server,
+    feed,
+    url: server.url,
+    close: async () => {
+      feed.stop();
+      await server.close();
+      await runtime.close();
+    },
+  };
+}
+
+export async function main(env: Record<string, string | undefined> = process.env): Promise<LocalApp> {
+  const app = await startLocalApp(env);
+  const { config, store, router } = app.runtime;
   process.stdout.write(
-    `agent-coordinator listening on ${running.url}\n` +
-      `  store: ${runtime.store.name}${config.STORE === 'level' ? ` (${config.DATA_DIR})` : ''}, router: ${runtime.router.name}, auth: ${config.AUTH_TOKEN ? 'on' : 'off'}\n` +
-      `  try: curl ${running.url}/health\n`,
+    `agent-coordinator listening on ${app.url}\n` +
+      `  dashboard: ${app.url}/${config.AUTH_TOKEN ? ' (it asks for AUTH_TOKEN)' : ''}\n` +
+      `  store: ${store.name}${config.STORE === 'level' ? ` (${config.DATA_DIR})` : ''}, router: ${router.name}, auth: ${config.AUTH_TOKEN ? 'on' : 'off'}\n` +
+      `  try: npx agent-coordinator send --type coordination_request --task-type nutrition_analysis --url ${app.url}\n`,
   );
   const stop = async (signal: string) => {
     process.stdout.write(`\n${signal}: shutting down\n`);
-    await running.close();
-    await runtime.close();
+    await app.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+  return app;
 }
 
 if (require.main === module) {

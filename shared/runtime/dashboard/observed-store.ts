@@ -1,0 +1,65 @@
+/**
+ * A StateStore decorator that tells listeners about every committed write. The dashboard's
+ * live feed and statistics are built on it, so they see each change the moment the
+ * coordinator commits it, without polling the store.
+ */
+import type { AgentRecord, TaskRecord, TaskStatus } from '../../core/model';
+import type { StateStore } from '../../core/ports';
+
+export type StoreChange = { kind: 'task'; record: TaskRecord } | { kind: 'agent'; record: AgentRecord };
+
+export class ObservedStore implements StateStore {
+  readonly name: string;
+  private readonly listeners = new Set<(change: StoreChange) => void>();
+
+  constructor(readonly inner: StateStore) {
+    this.name = inner.name;
+  }
+
+  /** Listeners run synchronously after the write succeeded; a throwing listener is ignored. */
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  getAgent(agentId: string): Promise<AgentRecord | undefined> {
+    return this.inner.getAgent(agentId);
+  }
+
+  listAgents(): Promise<AgentRecord[]> {
+    return this.inner.listAgents();
+  }
+
+  async putAgent(agent: AgentRecord, expectedVersion: number | null): Promise<void> {
+    await this.inner.putAgent(agent, expectedVersion);
+    this.emit({ kind: 'agent', record: agent });
+  }
+
+  getTask(taskId: string): Promise<TaskRecord | undefined> {
+    return this.inner.getTask(taskId);
+  }
+
+  async putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
+    await this.inner.putTask(task, expectedVersion);
+    this.emit({ kind: 'task', record: task });
+  }
+
+  listTasksByStatus(status: TaskStatus, limit?: number): Promise<TaskRecord[]> {
+    return this.inner.listTasksByStatus(status, limit);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    await this.inner.close?.();
+  }
+
+  private emit(change: StoreChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // An observer must never fail a write that already committed.
+      }
+    }
+  }
+}
