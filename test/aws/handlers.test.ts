@@ -5,7 +5,6 @@
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { Context } from 'aws-lambda';
 import { handler as directHandler } from '../../functions/direct';
 import { handler as eventBridgeHandler } from '../../functions/eventbridge';
 import { handler as scheduleHandler } from '../../functions/schedule';
@@ -69,8 +68,6 @@ function published(): PublishedAssignment[] {
   });
 }
 
-const ctx = {} as Context;
-
 /** Coordination requests arrive on SQS, agent events on EventBridge, direct assignments by invocation. */
 function lambdaDriver(runtime: AwsRuntime): ScenarioDriver {
   return {
@@ -85,7 +82,7 @@ function lambdaDriver(runtime: AwsRuntime): ScenarioDriver {
         expect(res).toEqual({ batchItemFailures: [] });
       } else if (DETAIL_TYPE[type]) {
         const { type: _t, ...detail } = message;
-        await eventBridgeHandler(eventBridgeEvent(DETAIL_TYPE[type]!, detail), ctx, () => {});
+        await eventBridgeHandler(eventBridgeEvent(DETAIL_TYPE[type]!, detail));
       } else {
         await directHandler(message);
       }
@@ -123,12 +120,12 @@ test('the core scenario through SQS, EventBridge and direct invocations on Dynam
 
 test('an SQS batch with a malformed record reports exactly that messageId', async () => {
   const runtime = await freshRuntime();
-  await eventBridgeHandler(agentUp('npa', ['nutrition_analysis'], 5), ctx, () => {});
+  await eventBridgeHandler(agentUp('npa', ['nutrition_analysis'], 5));
   const good1 = sqsRecord(request({ task_id: 'b-1' }));
   const bad = sqsRecord('{"type": "coordination_request", "task_type": ');
   const unknown = sqsRecord(JSON.stringify({ hello: 'world' }));
   const good2 = sqsRecord(request({ task_id: 'b-2' }));
-  const res = await sqsHandler(sqsEvent(good1, bad, good2, unknown), ctx, () => {});
+  const res = await sqsHandler(sqsEvent(good1, bad, good2, unknown));
   expect(res).toEqual({
     batchItemFailures: [{ itemIdentifier: bad.messageId }, { itemIdentifier: unknown.messageId }],
   });
@@ -138,12 +135,12 @@ test('an SQS batch with a malformed record reports exactly that messageId', asyn
 
 test('on a FIFO queue processing stops at the first failure', async () => {
   const runtime = await freshRuntime();
-  await eventBridgeHandler(agentUp('npa', ['nutrition_analysis'], 5), ctx, () => {});
+  await eventBridgeHandler(agentUp('npa', ['nutrition_analysis'], 5));
   const arn = 'arn:aws:sqs:us-east-1:123456789012:inbound.fifo';
   const ok = sqsRecord(request({ task_id: 'f-1' }), undefined, arn);
   const bad = sqsRecord('not json', undefined, arn);
   const after = sqsRecord(request({ task_id: 'f-2' }), undefined, arn);
-  const res = await sqsHandler(sqsEvent(ok, bad, after), ctx, () => {});
+  const res = await sqsHandler(sqsEvent(ok, bad, after));
   expect(res).toEqual({
     batchItemFailures: [{ itemIdentifier: bad.messageId }, { itemIdentifier: after.messageId }],
   });
@@ -152,11 +149,11 @@ test('on a FIFO queue processing stops at the first failure', async () => {
 
 test('a duplicate SQS delivery (same messageId, no task_id) yields one assignment', async () => {
   const runtime = await freshRuntime();
-  await eventBridgeHandler(agentUp('npa', ['nutrition_analysis'], 5), ctx, () => {});
+  await eventBridgeHandler(agentUp('npa', ['nutrition_analysis'], 5));
   const before = eb.accepted.length;
   const record = sqsRecord(request());
-  expect(await sqsHandler(sqsEvent(record), ctx, () => {})).toEqual({ batchItemFailures: [] });
-  expect(await sqsHandler(sqsEvent(record), ctx, () => {})).toEqual({ batchItemFailures: [] });
+  expect(await sqsHandler(sqsEvent(record))).toEqual({ batchItemFailures: [] });
+  expect(await sqsHandler(sqsEvent(record))).toEqual({ batchItemFailures: [] });
   const assignments = eb.accepted.slice(before).filter((e) => e.DetailType === 'Task Assignment');
   expect(assignments).toHaveLength(1);
   const task = await runtime.store.getTask(`task-${record.messageId}`);
@@ -167,11 +164,11 @@ test('a duplicate SQS delivery (same messageId, no task_id) yields one assignmen
 test('a scheduled event sweeps: stale agents go offline and their tasks are requeued', async () => {
   let now = Date.parse('2026-03-01T00:00:00.000Z');
   const runtime = await freshRuntime({ AGENT_HEARTBEAT_TTL: '60' }, { clock: { now: () => now } });
-  await eventBridgeHandler(agentUp('npa', ['nutrition_analysis']), ctx, () => {});
-  await sqsHandler(sqsEvent(sqsRecord(request({ task_id: 'sw-1' }))), ctx, () => {});
+  await eventBridgeHandler(agentUp('npa', ['nutrition_analysis']));
+  await sqsHandler(sqsEvent(sqsRecord(request({ task_id: 'sw-1' }))));
   expect((await runtime.store.getTask('sw-1'))?.status).toBe('assigned');
   now += 10 * 60_000;
-  const summary = (await scheduleHandler(scheduledEvent(), ctx, () => {})) as {
+  const summary = (await scheduleHandler(scheduledEvent())) as {
     offline: string[];
     requeued: string[];
   };
@@ -180,7 +177,7 @@ test('a scheduled event sweeps: stale agents go offline and their tasks are requ
   expect((await runtime.store.getAgent('npa'))?.status).toBe('offline');
   expect((await runtime.store.getTask('sw-1'))?.status).toBe('queued');
   // The same scheduled event on the EventBridge handler is a sweep too.
-  await expect(eventBridgeHandler(scheduledEvent(), ctx, () => {})).resolves.toMatchObject({ offline: [] });
+  await expect(eventBridgeHandler(scheduledEvent())).resolves.toMatchObject({ offline: [] });
 });
 
 test('direct invocation: one message returns its result, a batch returns batchItemFailures, bad input its error', async () => {
@@ -211,7 +208,7 @@ test('an unreachable store makes the invocation throw (retry) and the SQS record
   await freshRuntime({}, { dynamo: documentClient(dead) });
   await expect(directHandler(JSON.parse(request({ task_id: 'x' })))).rejects.toThrow(/STORE_UNAVAILABLE/);
   const record = sqsRecord(request({ task_id: 'y' }));
-  expect(await sqsHandler(sqsEvent(record), ctx, () => {})).toEqual({
+  expect(await sqsHandler(sqsEvent(record))).toEqual({
     batchItemFailures: [{ itemIdentifier: record.messageId }],
   });
   dead.destroy();
@@ -229,8 +226,8 @@ describe('ROUTER=bedrock', () => {
     });
     const runtime = await freshRuntime({ ROUTER: 'bedrock', COORDINATION_TIMEOUT: '5' }, { bedrock: sdk });
     // Two free capable agents: a judgement call, so the router asks Bedrock.
-    await eventBridgeHandler(agentUp('npa', ['nutrition_analysis']), ctx, () => {});
-    await eventBridgeHandler(agentUp('npa-2', ['nutrition_analysis']), ctx, () => {});
+    await eventBridgeHandler(agentUp('npa', ['nutrition_analysis']));
+    await eventBridgeHandler(agentUp('npa-2', ['nutrition_analysis']));
     return { runtime, server, close: async () => (sdk.destroy(), await server.stop()) };
   }
 
@@ -238,7 +235,7 @@ describe('ROUTER=bedrock', () => {
     const decision = { action: 'assign_task', target_agents: ['npa-2'], reasoning: 'npa-2 fits' };
     const { runtime, server, close } = await bedrockRuntime(() => toolUseReply(DECISION_TOOL.name, decision));
     try {
-      await sqsHandler(sqsEvent(sqsRecord(request({ task_id: 'llm-1' }))), ctx, () => {});
+      await sqsHandler(sqsEvent(sqsRecord(request({ task_id: 'llm-1' }))));
       const task = await runtime.store.getTask('llm-1');
       expect(task?.assigned_agents).toEqual(['npa-2']);
       expect(task?.decision).toMatchObject({
@@ -256,7 +253,7 @@ describe('ROUTER=bedrock', () => {
     const { runtime, server, close } = await bedrockRuntime(() => serverError);
     try {
       const records = [sqsRecord(request({ task_id: 'rb-1' })), sqsRecord(request({ task_id: 'rb-2' }))];
-      expect(await sqsHandler(sqsEvent(...records), ctx, () => {})).toEqual({ batchItemFailures: [] });
+      expect(await sqsHandler(sqsEvent(...records))).toEqual({ batchItemFailures: [] });
       for (const id of ['rb-1', 'rb-2']) {
         const task = await runtime.store.getTask(id);
         expect(task?.status).toBe('assigned');
