@@ -74,11 +74,7 @@ function lambdaDriver(runtime: AwsRuntime): ScenarioDriver {
     async send(message, options) {
       const type = String(message.type);
       if (type === 'coordination_request') {
-        const res = await sqsHandler(
-          sqsEvent(sqsRecord(JSON.stringify(message), options?.id)),
-          ctx,
-          () => {},
-        );
+        const res = await sqsHandler(sqsEvent(sqsRecord(JSON.stringify(message), options?.id)));
         expect(res).toEqual({ batchItemFailures: [] });
       } else if (DETAIL_TYPE[type]) {
         const { type: _t, ...detail } = message;
