@@ -1,5 +1,7 @@
 import { CosmosClient } from '@azure/cosmos';
 import { CosmosStateStore } from '../../shared/adapters/azure/cosmos-store';
+import { ConditionFailedError, StoreUnavailableError } from '../../shared/core/errors';
+import { makeAgent, makeTask } from '../support/factories';
 import { describeStateStore } from '../support/state-store.contract';
 import { CosmosTestServer } from './support/cosmos-server';
 
@@ -26,7 +28,6 @@ describe('CosmosStateStore specifics', () => {
 
   test('listAgents and listTasksByStatus are each one single-partition query', async () => {
     const store = new CosmosStateStore(container());
-    const { makeAgent, makeTask } = await import('../support/factories');
     await store.putAgent(makeAgent({ agent_id: 'a1' }), null);
     await store.putTask(makeTask({ task_id: 't1' }), null);
     server.requests.length = 0;
@@ -38,8 +39,6 @@ describe('CosmosStateStore specifics', () => {
   });
 
   test('a writer holding a stale ETag loses with ConditionFailedError (If-Match, 412)', async () => {
-    const { makeAgent } = await import('../support/factories');
-    const { ConditionFailedError } = await import('../../shared/core/errors');
     const a = new CosmosStateStore(container());
     const b = new CosmosStateStore(container());
     await a.putAgent(makeAgent({ agent_id: 'x', status: 'available' }), null);
@@ -54,7 +53,6 @@ describe('CosmosStateStore specifics', () => {
   });
 
   test('the stored document carries a relative Cosmos TTL and the query fields; reads return the bare record', async () => {
-    const { makeTask } = await import('../support/factories');
     const now = Date.UTC(2026, 0, 1);
     const store = new CosmosStateStore(container(), { clock: { now: () => now } });
     const task = makeTask({ task_id: 'ttl', priority: 'high', ttl: now / 1000 + 3600 });
@@ -73,7 +71,6 @@ describe('CosmosStateStore specifics', () => {
   });
 
   test('throttling and unavailability surface as StoreUnavailableError; a wrong key does not look like a race', async () => {
-    const { StoreUnavailableError, ConditionFailedError } = await import('../../shared/core/errors');
     const noRetry = new CosmosClient({
       endpoint: server.endpoint,
       key: server.key,

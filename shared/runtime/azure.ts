@@ -1,0 +1,185 @@
+/**
+ * Composition root of the Azure Function App: Cosmos DB store, Service Bus topic bus, the
+ * rules router or Azure OpenAI behind the core's guard rails, the HTTP API. Built once per cold
+ * start (`getAzureRuntime`) and shared by every function of the app; every client is injectable.
+ */
+import { CosmosClient, type Container } from '@azure/cosmos';
+import { ServiceBusClient } from '@azure/service-bus';
+import { Coordinator } from '../core/coordinator/coordinator';
+import { ConfigError } from '../core/errors';
+import { coreSettings, loadConfig, type Config } from '../core/config';
+import { createJsonLogger } from '../core/logger';
+import {
+  systemClock,
+  type Clock,
+  type EventBus,
+  type LlmClient,
+  type Logger,
+  type Router,
+  type StateStore,
+} from '../core/ports';
+import { createHttpApi, type HttpApi } from '../http/api';
+import { AzureOpenAiClient } from '../adapters/azure/azure-openai-client';
+import { CosmosStateStore } from '../adapters/azure/cosmos-store';
+import {
+  ServiceBusEventBus,
+  ServiceBusRejections,
+  type BatchSender,
+  type MessageSender,
+  type Rejections,
+} from '../adapters/azure/service-bus-bus';
+import { openAiCompatibleClient } from '../adapters/openai/openai-client';
+import { routerFor } from './routers';
+
+/** Where permanently bad inbound messages are moved (see docs/azure.md, "Dead-lettering"). */
+export const DEFAULT_REJECTED_QUEUE = 'coordinator-rejected';
+
+export interface AzureRuntime {
+  config: Config;
+  coordinator: Coordinator;
+  store: StateStore;
+  bus: EventBus;
+  router: Router;
+  rejections: Rejections;
+  api: HttpApi;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface AzureRuntimeOverrides {
+  store?: StateStore;
+  /** A Cosmos container to build the store on (instead of COSMOS_ENDPOINT/COSMOS_KEY). */
+  container?: Container;
+  bus?: EventBus;
+  /** Sender on the assignments topic (instead of SERVICE_BUS_CONNECTION). */
+  sender?: BatchSender;
+  /** Sender on the rejected-messages queue. */
+  rejectedSender?: MessageSender;
+  llmClient?: LlmClient;
+  router?: Router;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export function createAzureRuntime(
+  env: Record<string, string | undefined> = process.env,
+  overrides: AzureRuntimeOverrides = {},
+): AzureRuntime {
+  const config = loadConfig(env);
+  const clock = overrides.clock ?? systemClock;
+  const logger =
+    overrides.logger ??
+    createJsonLogger({
+      level: config.LOG_LEVEL,
+      sensitiveFields: config.SENSITIVE_FIELDS,
+      base: { runtime: 'azure' },
+    });
+  const closers: Array<() => Promise<void>> = [];
+
+  const store =
+    overrides.store ??
+    new CosmosStateStore(overrides.container ?? cosmosContainer(config, closers), { clock });
+  let serviceBus: ServiceBusClient | undefined;
+  const serviceBusClient = () => {
+    if (!config.SERVICE_BUS_CONNECTION)
+      throw new ConfigError(
+        'SERVICE_BUS_CONNECTION is required (the Service Bus namespace connection string)',
+      );
+    if (!serviceBus) {
+      const client = (serviceBus = new ServiceBusClient(config.SERVICE_BUS_CONNECTION));
+      closers.push(() => client.close());
+    }
+    return serviceBus;
+  };
+  const bus =
+    overrides.bus ??
+    new ServiceBusEventBus(overrides.sender ?? serviceBusClient().createSender(config.SERVICE_BUS_TOPIC));
+  const rejectedQueue = env.SERVICE_BUS_REJECTED_QUEUE?.trim() || DEFAULT_REJECTED_QUEUE;
+  const rejections = new ServiceBusRejections(
+    overrides.rejectedSender ?? serviceBusClient().createSender(rejectedQueue),
+    rejectedQueue,
+  );
+
+  const client = overrides.llmClient ?? llmClientFor(config);
+  const router = overrides.router ?? routerFor(config, client, clock, logger);
+  const coordinator = new Coordinator({ store, bus, router, clock, logger, settings: coreSettings(config) });
+  const api = createHttpApi({
+    coordinator,
+    maxBodyBytes: config.MAX_MESSAGE_BYTES,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    source: 'azure.http',
+    clock,
+    ...(config.AUTH_TOKEN ? { authToken: config.AUTH_TOKEN } : {}),
+  });
+  return {
+    config,
+    coordinator,
+    store,
+    bus,
+    router,
+    rejections,
+    api,
+    logger,
+    close: async () => {
+      for (const close of closers.reverse()) await close();
+    },
+  };
+}
+
+function cosmosContainer(config: Config, closers: Array<() => Promise<void>>): Container {
+  if (!config.COSMOS_ENDPOINT || !config.COSMOS_KEY) {
+    throw new ConfigError(
+      'COSMOS_ENDPOINT and COSMOS_KEY are required (the Cosmos DB account endpoint and key)',
+    );
+  }
+  const client = new CosmosClient({
+    endpoint: config.COSMOS_ENDPOINT,
+    key: config.COSMOS_KEY,
+    // The SDK waits out 429s itself; keep that inside a Service Bus lock and an HTTP timeout.
+    connectionPolicy: {
+      retryOptions: {
+        maxRetryAttemptCount: 5,
+        fixedRetryIntervalInMilliseconds: 0,
+        maxWaitTimeInSeconds: 10,
+      },
+    },
+  });
+  closers.push(async () => client.dispose());
+  return client.database(config.COSMOS_DATABASE).container(config.COSMOS_CONTAINER);
+}
+
+function llmClientFor(config: Config): LlmClient | undefined {
+  switch (config.ROUTER) {
+    case 'rules':
+      return undefined;
+    case 'azure-openai':
+      if (!config.AZURE_OPENAI_ENDPOINT || !config.AZURE_OPENAI_API_KEY) {
+        throw new ConfigError('ROUTER=azure-openai needs AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY');
+      }
+      return new AzureOpenAiClient({
+        endpoint: config.AZURE_OPENAI_ENDPOINT,
+        deployment: config.AZURE_OPENAI_DEPLOYMENT,
+        apiVersion: config.AZURE_OPENAI_API_VERSION,
+        apiKey: config.AZURE_OPENAI_API_KEY,
+      });
+    case 'openai':
+      return openAiCompatibleClient(config.OPENAI_BASE_URL, config.OPENAI_MODEL, config.OPENAI_API_KEY);
+    default:
+      throw new ConfigError(
+        `ROUTER=${config.ROUTER} is not available on Azure; use rules, azure-openai or openai`,
+      );
+  }
+}
+
+let cached: AzureRuntime | undefined;
+
+/** The runtime of this Function App instance, built on first use (once per cold start). */
+export function getAzureRuntime(): AzureRuntime {
+  cached ??= createAzureRuntime();
+  return cached;
+}
+
+/** For tests: forget the cached runtime. */
+export function resetAzureRuntime(): void {
+  cached = undefined;
+}
