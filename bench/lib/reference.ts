@@ -99,6 +99,8 @@ export interface RunOptions {
   sqsBatches?: boolean;
   /** Only the first n tasks. */
   limit?: number;
+  /** Wraps the store exactly as the core sees it (tests record what the core touches). */
+  wrapStore?: (store: StateStore) => StateStore;
 }
 
 export interface TaskOutcome {
@@ -183,7 +185,8 @@ export function buildCore(scenario: ReferenceScenario, options: RunOptions = {})
   const llm = new CountingLlm(new ScriptedLlm(options.answer ?? labelAnswer(expectations(scenario))));
   const router: Router =
     options.router === 'rules' ? new RulesRouter() : makeLlmRouter(llm, clock, options.llm);
-  const coordinator = new Coordinator({ store, bus: new LocalBus(), router, clock });
+  const seen = options.wrapStore ? options.wrapStore(store) : store;
+  const coordinator = new Coordinator({ store: seen, bus: new LocalBus(), router, clock });
   return { clock, store, llm, router, coordinator };
 }
 

@@ -8,6 +8,7 @@ import { BATCH_TOOL_NAME, estimateTokens } from '../../shared/core/routing/promp
 import { taskIdsIn } from './counting';
 import type { ScenarioExpectation } from './scenario-types';
 
+/** The raw decision for a task (anything: it is validated by the core), or undefined to skip it. */
 export type ScriptedAnswer = (taskId: string) => unknown;
 
 export function labelAnswer(expectations: ReadonlyMap<string, ScenarioExpectation>): ScriptedAnswer {
@@ -27,7 +28,11 @@ export class ScriptedLlm implements LlmClient {
 
   async complete(request: LlmRequest): Promise<LlmResponse> {
     const ids = taskIdsIn(request.prompt);
-    const decisions = ids.map((id) => ({ task_id: id, ...(this.answer(id) as object) }));
+    // An answer of `undefined` leaves that task out of the reply (a model that skipped it).
+    const decisions = ids.flatMap((id) => {
+      const answer = this.answer(id);
+      return answer === undefined ? [] : [{ task_id: id, ...(answer as object) }];
+    });
     const toolInput = request.tool.name === BATCH_TOOL_NAME ? { decisions } : decisions[0];
     const input = request.system + request.prompt + JSON.stringify(request.tool);
     return {

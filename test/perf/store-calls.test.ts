@@ -1,0 +1,87 @@
+/**
+ * Store round trips per coordination request, counted at the StateStore port. The figures
+ * were established on the reference scenario (see docs/performance.md): a request the fast
+ * path assigns costs 7 round trips alone (create, list agents, claim the slot: read + write,
+ * commit, clear the outbox: read + write) and 6 + 1/N in an SQS batch of N, where the agent
+ * list is read once. No table scans: only the port's point reads, writes and queries.
+ */
+import {
+  buildCore,
+  loadScenario,
+  registerFleet,
+  runReferenceScenario,
+  sqsEvent,
+  summarize,
+} from '../../bench/lib/reference';
+import { diffCounts, recordAccess, totalOf } from '../../bench/lib/counting';
+
+const scenario = loadScenario();
+/** The ceiling established on the reference scenario (measured: 6.08). */
+const MAX_STORE_CALLS_PER_REQUEST = 6.1;
+const PORT_METHODS = ['getAgent', 'listAgents', 'putAgent', 'getTask', 'putTask', 'listTasksByStatus'];
+/** Properties the core may read that are not round trips. */
+const NON_CALLS = ['name', 'close'];
+
+test('the reference scenario stays at or under the established store round trips per request', async () => {
+  const report = await runReferenceScenario(scenario);
+  const s = summarize(report);
+  expect(s.storeCallsPerRequest).toBeLessThanOrEqual(MAX_STORE_CALLS_PER_REQUEST);
+  // Routing a request never lists the queue: that is for completions and the sweep.
+  expect(report.store.listTasksByStatus).toBe(0);
+  // One registry read per SQS batch, not per request.
+  expect(report.store.listAgents).toBeLessThanOrEqual(report.batches);
+});
+
+test('one fast-path request alone costs 7 round trips, one list and point reads/writes', async () => {
+  const core = buildCore(scenario);
+  await registerFleet(core.coordinator, scenario);
+  const routine = scenario.tasks.find((t) => t.kind === 'routine')!;
+  const before = core.store.snapshot();
+  const [outcome] = await core.coordinator.handle(routine.message);
+  expect(outcome).toMatchObject({
+    status: 'done',
+    result: { status: 'assigned', path: 'fast_path:single_capable' },
+  });
+  const used = diffCounts(core.store.snapshot(), before);
+  expect(totalOf(used)).toBeLessThanOrEqual(7);
+  expect(used).toEqual({
+    listAgents: 1,
+    getAgent: 1,
+    putAgent: 1,
+    getTask: 1,
+    putTask: 3,
+    listTasksByStatus: 0,
+  });
+});
+
+test('an SQS batch of N routine requests reads the registry once: 6 + 1/N per request', async () => {
+  const core = buildCore(scenario);
+  await registerFleet(core.coordinator, scenario);
+  const batch = scenario.tasks.filter((t) => t.kind === 'routine').slice(0, 10);
+  const before = core.store.snapshot();
+  const outcomes = await core.coordinator.handle(
+    sqsEvent(
+      batch.map((t) => t.message),
+      'r',
+    ),
+  );
+  expect(outcomes.every((o) => o.status === 'done')).toBe(true);
+  const used = diffCounts(core.store.snapshot(), before);
+  expect(used.listAgents).toBe(1);
+  expect(totalOf(used) / batch.length).toBeLessThanOrEqual(6 + 1 / batch.length);
+});
+
+test('the core uses only the port: no scans, no adapter internals', async () => {
+  let used = new Set<string>();
+  await runReferenceScenario(scenario, {
+    limit: 60,
+    wrapStore: (store) => {
+      const recorded = recordAccess(store);
+      used = recorded.used;
+      return recorded.store;
+    },
+  });
+  const calls = [...used].filter((p) => !NON_CALLS.includes(p));
+  expect(calls.length).toBeGreaterThan(0);
+  for (const p of calls) expect(PORT_METHODS).toContain(p);
+});
