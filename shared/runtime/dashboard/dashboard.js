@@ -309,7 +309,12 @@
     );
   }
 
-  const reasonOf = (t) => t.error || t.reason || (t.decision && t.decision.reasoning) || '';
+  // Why a task is where it is: the error for a failed or waiting task, else the decision's reasoning.
+  function reasonOf(t) {
+    const reasoning = (t.decision && t.decision.reasoning) || '';
+    if (t.status === 'assigned' || t.status === 'completed') return reasoning;
+    return t.error || t.reason || reasoning;
+  }
 
   function llmCell(t) {
     const d = t.decision;
