@@ -1,0 +1,191 @@
+/**
+ * Composition root of the GCP runtime (Cloud Functions 2nd gen): Firestore store, Pub/Sub
+ * assignments topic, the rules router or Gemini on Vertex AI behind the LLM guard rails, the
+ * HTTP API. Built once per cold start (`gcpRuntime()`); every client is injectable.
+ */
+import { Firestore } from '@google-cloud/firestore';
+import { PubSub } from '@google-cloud/pubsub';
+import { GoogleAuth } from 'google-auth-library';
+import { Coordinator, type Outcome } from '../core/coordinator/coordinator';
+import { coreSettings, loadConfig, type Config } from '../core/config';
+import { ConfigError } from '../core/errors';
+import { createJsonLogger } from '../core/logger';
+import type { OutboundEvent } from '../core/model';
+import {
+  systemClock,
+  type Clock,
+  type EventBus,
+  type LlmClient,
+  type Logger,
+  type Router,
+  type StateStore,
+} from '../core/ports';
+import { createHttpApi, type HttpApi } from '../http/api';
+import { FirestoreStateStore } from '../adapters/gcp/firestore-store';
+import { PubSubBus, type PublishTarget } from '../adapters/gcp/pubsub-bus';
+import { VertexGeminiClient } from '../adapters/gcp/vertex-client';
+import { llmRouter } from './routers';
+import { RulesRouter } from '../core/routing/rules-router';
+
+export interface GcpRuntime {
+  config: Config;
+  coordinator: Coordinator;
+  store: StateStore;
+  bus: EventBus;
+  router: Router;
+  api: HttpApi;
+  logger: Logger;
+  /** Publishes a dead-lettered delivery as `Task Rejected` so it is acknowledged, not redelivered forever. */
+  reject(outcome: Extract<Outcome, { status: 'dead_letter' }>, input: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface GcpRuntimeOverrides {
+  firestore?: Firestore;
+  /** Prepended to the Firestore collection names (a namespace per environment or test). */
+  collectionPrefix?: string;
+  store?: StateStore;
+  topic?: PublishTarget;
+  bus?: EventBus;
+  llmClient?: LlmClient;
+  router?: Router;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export function createGcpRuntime(
+  env: Record<string, string | undefined> = process.env,
+  overrides: GcpRuntimeOverrides = {},
+): GcpRuntime {
+  const config = loadConfig(env);
+  if (config.ROUTER !== 'rules' && config.ROUTER !== 'vertex') {
+    throw new ConfigError(`ROUTER=${config.ROUTER} is not available on GCP; use rules or vertex`);
+  }
+  const clock = overrides.clock ?? systemClock;
+  const logger =
+    overrides.logger ??
+    createJsonLogger({
+      level: config.LOG_LEVEL,
+      sensitiveFields: config.SENSITIVE_FIELDS,
+      base: { runtime: 'gcp' },
+    });
+  const projectId = config.GCP_PROJECT;
+  const store =
+    overrides.store ??
+    new FirestoreStateStore({
+      firestore: overrides.firestore ?? new Firestore(projectId ? { projectId } : {}),
+      agentsCollection: config.FIRESTORE_AGENTS_COLLECTION,
+      tasksCollection: config.FIRESTORE_TASKS_COLLECTION,
+      ...(overrides.collectionPrefix ? { collectionPrefix: overrides.collectionPrefix } : {}),
+    });
+  const bus =
+    overrides.bus ??
+    new PubSubBus(
+      overrides.topic ?? new PubSub(projectId ? { projectId } : {}).topic(config.PUBSUB_ASSIGNMENTS_TOPIC),
+    );
+  const router =
+    overrides.router ??
+    (config.ROUTER === 'vertex'
+      ? llmRouter(overrides.llmClient ?? vertexClient(config), config, clock, logger)
+      : new RulesRouter());
+  const coordinator = new Coordinator({ store, bus, router, clock, logger, settings: coreSettings(config) });
+  const api = createHttpApi({
+    coordinator,
+    maxBodyBytes: config.MAX_MESSAGE_BYTES,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    source: 'gcp.http',
+    clock,
+    ...(config.AUTH_TOKEN ? { authToken: config.AUTH_TOKEN } : {}),
+  });
+  return {
+    config,
+    coordinator,
+    store,
+    bus,
+    router,
+    api,
+    logger,
+    reject: async (outcome, input) => {
+      logger.warn('message rejected and acknowledged', {
+        delivery_id: outcome.id,
+        code: outcome.code,
+        reason: outcome.reason,
+      });
+      await bus.publish([rejectionEvent(outcome, input, new Date(clock.now()).toISOString())]);
+    },
+    close: async () => {
+      await store.close?.();
+    },
+  };
+}
+
+function vertexClient(config: Config): LlmClient {
+  if (!config.GCP_PROJECT) throw new ConfigError('ROUTER=vertex needs GCP_PROJECT');
+  const auth = new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+  return new VertexGeminiClient({
+    project: config.GCP_PROJECT,
+    location: config.VERTEX_LOCATION,
+    model: config.VERTEX_MODEL,
+    ...(config.VERTEX_ENDPOINT ? { endpoint: config.VERTEX_ENDPOINT } : {}),
+    accessToken: async () => (await auth.getAccessToken()) ?? '',
+  });
+}
+
+/**
+ * The `Task Rejected` event for a message the coordinator can never accept (bad JSON, unknown
+ * type, invalid fields, unknown task). It goes to the requester when the message names one.
+ * Its id derives from the delivery id, so a redelivered copy publishes the same event id.
+ */
+export function rejectionEvent(
+  outcome: Extract<Outcome, { status: 'dead_letter' }>,
+  input: unknown,
+  time: string,
+): OutboundEvent {
+  const message = innerMessage(input);
+  const taskId = typeof message?.task_id === 'string' ? message.task_id : outcome.id;
+  const requester = typeof message?.agent_id === 'string' ? message.agent_id : undefined;
+  return {
+    id: `${outcome.id}:message-rejected`,
+    type: 'Task Rejected',
+    task_id: taskId,
+    time,
+    ...(requester ? { target_agent: requester } : {}),
+    detail: {
+      task_id: taskId,
+      status: 'rejected',
+      code: outcome.code,
+      reason: outcome.reason,
+      message_id: outcome.id,
+      requested_by: requester,
+    },
+  };
+}
+
+/** The contract message inside a Pub/Sub CloudEvent or push body, when it is readable JSON. */
+function innerMessage(input: unknown): Record<string, unknown> | undefined {
+  const asObject = (v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  const root = asObject(input);
+  const message = asObject(asObject(root?.data)?.message) ?? asObject(root?.message);
+  try {
+    if (typeof message?.data === 'string')
+      return asObject(JSON.parse(Buffer.from(message.data, 'base64').toString('utf8')));
+  } catch {
+    return undefined;
+  }
+  return root;
+}
+
+let cached: Promise<GcpRuntime> | undefined;
+
+/** The runtime of this instance, built on first use (cold start) and reused after. */
+export function gcpRuntime(): Promise<GcpRuntime> {
+  cached ??= Promise.resolve().then(() => createGcpRuntime());
+  cached.catch(() => (cached = undefined));
+  return cached;
+}
+
+/** Uses `runtime` for this instance instead of building one from the environment (tests). */
+export function useGcpRuntime(runtime: GcpRuntime | undefined): void {
+  cached = runtime ? Promise.resolve(runtime) : undefined;
+}
