@@ -38,6 +38,21 @@ if (selected.length === 0) {
   process.exit(1);
 }
 
+/** The Function App folder needs host.json and a package.json whose `main` is the bundle. */
+async function packageFunctionApp(dir) {
+  const { copyFileSync, writeFileSync, readFileSync } = await import('node:fs');
+  copyFileSync(path.join(root, 'azure', 'host.json'), path.join(dir, 'host.json'));
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const app = {
+    name: `${pkg.name}-azure`,
+    version: pkg.version,
+    private: true,
+    main: 'index.js',
+    engines: { node: '>=20' },
+  };
+  writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(app, null, 2)}\n`);
+}
+
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
 const rows = [];
 for (const e of selected) {
@@ -53,8 +68,10 @@ for (const e of selected) {
     legalComments: 'none',
     logLevel: 'warning',
     // Optional native/peer modules some SDKs probe for at run time.
-    external: ['classic-level', 'bufferutil', 'utf-8-validate', 'playwright-core'],
+    // `@azure/functions-core` is provided by the Azure Functions Node worker at run time.
+    external: ['classic-level', 'bufferutil', 'utf-8-validate', 'playwright-core', '@azure/functions-core'],
   });
+  if (e.group === 'azure') await packageFunctionApp(path.dirname(path.join(root, e.out)));
   rows.push([e.group, e.name, e.out, statSync(path.join(root, e.out)).size]);
 }
 const w = Math.max(...rows.map((r) => r[2].length));
