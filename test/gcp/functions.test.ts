@@ -10,7 +10,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { PubSub, type Topic } from '@google-cloud/pubsub';
 import { FirestoreStateStore } from '../../shared/adapters/gcp/firestore-store';
 import type { Outcome } from '../../shared/core/coordinator/coordinator';
-import { createGcpRuntime, useGcpRuntime, type GcpRuntime } from '../../shared/runtime/gcp';
+import { createGcpRuntime, useGcpRuntime } from '../../shared/runtime/gcp';
 import { FUNCTIONS } from '../../gcp/index';
 import { runCoreScenario, type ScenarioDriver } from '../support/scenario';
 import { describeWithEmulators, startEmulator, type Emulator } from './support/emulators';
@@ -308,8 +308,8 @@ describeWithEmulators('GCP functions on functions-framework (Pub/Sub + Firestore
       expect(push.status).toBe(200);
       expect((await env.rt.store.getAgent('fn-ui'))?.status).toBe('busy');
 
-      expect((await (await api('/tasks/fn-t3')).json()).status).toBe('completed');
-      const agents = (await (await api('/agents')).json()).agents as Array<{ agent_id: string }>;
+      expect(((await (await api('/tasks/fn-t3')).json()) as { status: string }).status).toBe('completed');
+      const { agents } = (await (await api('/agents')).json()) as { agents: Array<{ agent_id: string }> };
       expect(agents.map((a) => a.agent_id)).toEqual(expect.arrayContaining(['fn-npa', 'fn-coach', 'fn-ui']));
       expect((await api('/tasks?status=queued')).status).toBe(200);
       const bad = await api('/events', { method: 'POST', body: '{oops' });
