@@ -1,0 +1,225 @@
+/**
+ * The serverless app: `npm run package:aws` (esbuild bundles + `serverless package`, no
+ * credentials) produces one artifact per function and a least-privilege template; then the
+ * built functions run under `serverless offline` and are invoked with the real Lambda client.
+ */
+import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  documentClient,
+  DynamoStateStore,
+  dynamoTableDefinition,
+} from '../../shared/adapters/aws/dynamo-store';
+import { credentials, region, startDynalite, startEventBridge } from './local-aws';
+import { sqsEvent, sqsRecord } from './lambda-events';
+
+jest.setTimeout(120_000);
+const root = path.resolve(__dirname, '../..');
+const FUNCTIONS = ['direct', 'eventbridge', 'schedule', 'sqs'];
+
+/** The environment without AWS credentials or settings: packaging must not need them. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
+  return { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', ...extra };
+}
+
+interface TemplateResource {
+  Type: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- CloudFormation properties are free-form JSON
+  Properties: Record<string, any>;
+}
+type Template = { Resources: Record<string, TemplateResource> };
+let template: Template;
+let packageOutput = '';
+
+beforeAll(async () => {
+  const { stdout } = await promisify(execFile)('npm', ['run', 'package:aws'], {
+    cwd: root,
+    env: cleanEnv(),
+    maxBuffer: 10e6,
+  });
+  packageOutput = stdout;
+  template = JSON.parse(
+    readFileSync(path.join(root, '.serverless/cloudformation-template-update-stack.json'), 'utf8'),
+  );
+});
+
+const resources = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+test('package:aws builds each function with esbuild, prints its size, and packages one artifact per function', () => {
+  for (const fn of FUNCTIONS) {
+    expect(packageOutput).toMatch(new RegExp(`dist/aws/${fn}/index\\.js\\s+[\\d.]+ KiB`));
+    const zip = path.join(root, '.serverless', `${fn}.zip`);
+    expect(existsSync(zip)).toBe(true);
+    const bytes = readFileSync(zip);
+    expect(bytes.includes(Buffer.from(`dist/aws/${fn}/index.js`))).toBe(true);
+    for (const other of FUNCTIONS.filter((f) => f !== fn))
+      expect(bytes.includes(Buffer.from(`dist/aws/${other}/`))).toBe(false);
+  }
+  expect(resources('AWS::Lambda::Function')).toHaveLength(FUNCTIONS.length);
+});
+
+test('no IAM statement grants a wildcard resource', () => {
+  const statements = resources('AWS::IAM::Role').flatMap(([, r]) =>
+    (r.Properties.Policies ?? []).flatMap(
+      (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
+    ),
+  ) as Array<{ Action: string | string[]; Resource: unknown }>;
+  expect(statements.length).toBeGreaterThan(3);
+  const texts = (res: unknown): string[] => {
+    if (Array.isArray(res)) return res.flatMap(texts);
+    if (typeof res === 'string') return [res];
+    const sub = (res as { 'Fn::Sub'?: unknown })['Fn::Sub'];
+    return typeof sub === 'string' ? [sub] : []; // Ref / GetAtt name one resource
+  };
+  for (const s of statements) {
+    for (const action of ([] as string[]).concat(s.Action)) expect(action).not.toMatch(/^\*$|:\*$/);
+    for (const r of texts(s.Resource)) {
+      expect(r).not.toBe('*');
+      if (!r.startsWith('arn:')) {
+        expect(r).not.toContain('*'); // e.g. "${Table.Arn}/index/gsi1"
+        continue;
+      }
+      const resourcePart = r.split(':').slice(5).join(':');
+      expect(resourcePart).not.toMatch(/^\*?$|^[\w-]+\/\*$/); // "*", "", "table/*", "foundation-model/*"
+    }
+  }
+});
+
+test('the template holds the table, queues, bus rule, schedule and SQS mapping the runtime needs', () => {
+  const table = template.Resources.CoordinatorTable!.Properties;
+  const expected = dynamoTableDefinition('x');
+  expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+  expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
+  expect(table.KeySchema).toEqual(expected.KeySchema);
+  expect(table.GlobalSecondaryIndexes).toEqual(expected.GlobalSecondaryIndexes);
+  expect(template.Resources.InboundQueue!.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
+  const [, mapping] = resources('AWS::Lambda::EventSourceMapping')[0]!;
+  expect(mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+  const patterns = resources('AWS::Events::Rule')
+    .map(([, r]) => r.Properties.EventPattern)
+    .filter(Boolean);
+  expect(patterns).toContainEqual({
+    source: ['agent-coordinator.agents'],
+    'detail-type': ['Agent State Change', 'Coordination Request', 'Task Completion', 'Error Event'],
+  });
+  expect(resources('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression)).toContain(
+    'rate(1 minute)',
+  );
+});
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function waitFor(child: ChildProcess, pattern: RegExp, log: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      log.push(d.toString());
+      if (pattern.test(log.join(''))) resolve();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`serverless offline exited (${code}):\n${log.join('')}`)));
+  });
+}
+
+test('the built functions run under serverless offline, invoked with the Lambda client', async () => {
+  const dynalite = await startDynalite();
+  const eb = await startEventBridge();
+  const stage = 'offline';
+  await dynalite.client.send(new CreateTableCommand(dynamoTableDefinition(`agent-coordinator-${stage}`)));
+  const lambdaPort = await freePort();
+  const log: string[] = [];
+  const child = spawn(
+    process.execPath,
+    [
+      'node_modules/serverless/bin/serverless.js',
+      'offline',
+      'start',
+      '--stage',
+      stage,
+      '--host',
+      '127.0.0.1',
+      '--lambdaPort',
+      String(lambdaPort),
+      '--httpPort',
+      String(await freePort()),
+    ],
+    {
+      cwd: root,
+      detached: true,
+      env: cleanEnv({
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: eb.endpoint,
+      }),
+    },
+  );
+  const lambda = new LambdaClient({ endpoint: `http://127.0.0.1:${lambdaPort}`, region, credentials });
+  const invoke = async (fn: string, payload: unknown) => {
+    const out = await lambda.send(
+      new InvokeCommand({
+        FunctionName: `agent-coordinator-${stage}-${fn}`,
+        Payload: Buffer.from(JSON.stringify(payload)),
+      }),
+    );
+    return {
+      error: out.FunctionError,
+      body: JSON.parse(Buffer.from(out.Payload ?? []).toString() || 'null'),
+    };
+  };
+  try {
+    await waitFor(child, /http for lambda\] listening on/, log);
+    await invoke('direct', {
+      type: 'agent_state_change',
+      agent_id: 'npa',
+      new_state: 'available',
+      capabilities: ['nutrition_analysis'],
+    });
+    const assigned = await invoke('direct', {
+      type: 'coordination_request',
+      task_id: 'off-1',
+      task_type: 'nutrition_analysis',
+    });
+    expect(assigned).toEqual({
+      error: undefined,
+      body: expect.objectContaining({ task_id: 'off-1', status: 'assigned', assigned_agents: ['npa'] }),
+    });
+    const bad = sqsRecord('{broken');
+    const batch = await invoke(
+      'sqs',
+      sqsEvent(
+        sqsRecord(
+          JSON.stringify({ type: 'coordination_request', task_id: 'off-2', task_type: 'nutrition_analysis' }),
+        ),
+        bad,
+      ),
+    );
+    expect(batch.body).toEqual({ batchItemFailures: [{ itemIdentifier: bad.messageId }] });
+    const store = new DynamoStateStore(documentClient(dynalite.client), `agent-coordinator-${stage}`);
+    expect((await store.getTask('off-2'))?.assigned_agents).toEqual(['npa']);
+    expect(
+      eb.accepted
+        .filter((e) => e.DetailType === 'Task Assignment')
+        .map((e) => JSON.parse(e.Detail).task_message.task_id),
+    ).toEqual(['off-1', 'off-2']);
+    expect(eb.accepted[0]?.EventBusName).toBe(`agent-coordinator-${stage}`);
+  } finally {
+    lambda.destroy();
+    if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+    await new Promise((resolve) => (child.exitCode === null ? child.on('exit', resolve) : resolve(null)));
+    await eb.stop();
+    await dynalite.stop();
+  }
+});
