@@ -126,9 +126,14 @@ const request = { system: 'SYSTEM', prompt: 'PROMPT', tool: DECISION_TOOL, maxOu
 
 /** Every key used anywhere in a JSON value. */
 function keysOf(value: unknown, out = new Set<string>()): Set<string> {
-  if (Array.isArray(value)) value.forEach((v) => keysOf(v, out));
-  else if (typeof value === 'object' && value !== null)
-    for (const [k, v] of Object.entries(value)) (out.add(k), keysOf(v, out));
+  if (Array.isArray(value)) {
+    for (const v of value) keysOf(v, out);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      out.add(k);
+      keysOf(v, out);
+    }
+  }
   return out;
 }
 
