@@ -108,6 +108,7 @@ export interface CoreSettings {
   coordinationSource: string;
   fastPath: boolean;
   llmBatchSize: number;
+  maxMessageBytes: number;
 }
 
 export function coreSettings(config: Config): CoreSettings {
@@ -121,6 +122,7 @@ export function coreSettings(config: Config): CoreSettings {
     coordinationSource: config.COORDINATION_SOURCE,
     fastPath: config.FAST_PATH,
     llmBatchSize: config.LLM_BATCH_SIZE,
+    maxMessageBytes: config.MAX_MESSAGE_BYTES,
   };
 }
 

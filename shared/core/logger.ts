@@ -41,7 +41,8 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
   return make(options.base ?? {});
 }
 
-const SECRET_LIKE = /(passw(or)?d|secret|token|api[-_]?key|authorization|credential)/i;
+/** Keys that name a secret (`password`, `client_secret`, `access_token`), not `input_tokens`. */
+const SECRET_LIKE = /^(.*[_-])?(passw(or)?d|secret|token|api[-_]?key|authorization|credentials?|cookie)$/i;
 
 export function redact(value: unknown, sensitive: ReadonlySet<string>, depth = 0): unknown {
   if (depth > 20) return '[too deep]';

@@ -89,7 +89,7 @@ export class Coordinator {
 
   /** Normalizes any inbound payload and handles every delivery in it. */
   async handle(input: unknown, meta: DeliveryMeta = {}, options: HandleOptions = {}): Promise<Outcome[]> {
-    return this.handleDeliveries(normalize(input, meta), options);
+    return this.handleDeliveries(normalize(input, meta, { maxBytes: this.settings.maxMessageBytes }), options);
   }
 
   /**
@@ -913,25 +913,36 @@ export class Coordinator {
         }
       }
     }
-    const released = await this.reconcileSlots(assignedTasks);
+    const released = await this.reconcileSlots(assignedTasks);  // repaired slots, both ways
     const assigned = await this.drainQueue();
     return { offline, requeued: [...new Set(requeued)], republished, released, assigned };
   }
 
-  /** Releases slots whose task is not assigned to that agent (left by a crash between steps). */
+  /**
+   * Makes every agent's slots match the ledger, both ways: a slot held for a task that is not
+   * assigned to the agent (a crash between claim and commit) is released, and an assigned task
+   * missing from its agent's slots (a release that raced a commit) is added back.
+   */
   private async reconcileSlots(assignedTasks: readonly TaskRecord[]): Promise<number> {
     const holders = new Map(assignedTasks.map((t) => [t.task_id, t]));
-    let released = 0;
+    let repaired = 0;
     for (const agent of await this.ledger.listAgents()) {
       for (const taskId of agent.active_task_ids) {
         const task = holders.get(taskId) ?? (await this.ledger.getTask(taskId));
         if (task?.status === 'assigned' && task.assigned_agents.includes(agent.agent_id)) continue;
-        if (task?.status === 'queued' && this.clock.now() - Date.parse(task.updated_at) < 60_000) continue; // mid-claim
+        // A claim made moments ago may be about to commit: leave it to the next sweep.
+        if (task?.status === 'queued' && this.clock.now() - Date.parse(task.updated_at) < 60_000) continue;
         await this.releaseSlot(agent.agent_id, taskId);
-        released += 1;
+        repaired += 1;
+      }
+      for (const task of assignedTasks) {
+        if (task.assigned_agents.includes(agent.agent_id) && !agent.active_task_ids.includes(task.task_id)) {
+          await this.claimSlot(agent.agent_id, task.task_id, true);
+          repaired += 1;
+        }
       }
     }
-    return released;
+    return repaired;
   }
 
   // ------------------------------------------------------------------ queries (HTTP API, CLI, dashboard)

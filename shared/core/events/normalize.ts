@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { CoordinatorError, UnknownMessageTypeError, ValidationError } from '../errors';
+import { CoordinatorError, PayloadTooLargeError, UnknownMessageTypeError, ValidationError } from '../errors';
 import { DETAIL_TYPES, EVENT_SCHEMAS, EVENT_TYPES, type CoordinatorEvent, type EventType } from './schemas';
 
 export interface DeliveryMeta {
@@ -33,6 +33,8 @@ export interface Delivery {
 export interface NormalizeOptions {
   /** Maximum nesting depth of any JSON value in a message (default 32). */
   maxDepth?: number;
+  /** Maximum size of a message body given as text or bytes (default: no limit here). */
+  maxBytes?: number;
   now?: () => number;
 }
 
@@ -101,7 +103,13 @@ function toEvent(
 ): CoordinatorEvent {
   if (hops > 3) throw new ValidationError('message is wrapped in too many envelopes', '');
   let body = input;
-  if (typeof body === 'string' || body instanceof Uint8Array) body = parseJson(body, 'body');
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    if (options.maxBytes !== undefined && size > options.maxBytes) {
+      throw new PayloadTooLargeError(`message is ${size} bytes; the limit is ${options.maxBytes}`, 'body');
+    }
+    body = parseJson(body, 'body');
+  }
   if (!isObject(body)) {
     throw new ValidationError(`message must be a JSON object, got ${describe(body)}`, '');
   }
