@@ -181,7 +181,7 @@ export async function measurePeer(
     const message = { ...base, task_id: `${String(base.task_id)}-${i}` };
     const input = JSON.stringify(message);
     const started = performance.now();
-    const response = await squad.routeRequest(input, String(message.agent_id ?? 'user'), message.task_id);
+    const response = await squad.routeRequest(input, String(base.agent_id ?? 'user'), message.task_id);
     const elapsed = performance.now() - started;
     if (i >= options.warmup) samples.push(elapsed);
     if (i < messages.length && response.metadata.agentId === idOf(labels.get(String(base.task_id)) ?? ''))
