@@ -17,6 +17,7 @@
     direct: 'direct',
   };
   const TOKEN_KEY = 'agent-coordinator.token';
+  const QUEUE_ROWS = 12;
 
   const state = { snapshot: null, tasks: new Map(), skew: 0, fresh: new Set(), open: new Set() };
   let token = sessionStorage.getItem(TOKEN_KEY);
@@ -293,9 +294,13 @@
         el('span', { class: `p-${p}` }, `${p} ${s.queue.by_priority[p]}`),
       ),
     );
+    const shown = s.queue.tasks.slice(0, QUEUE_ROWS);
+    const more = s.queue.depth - shown.length;
+    $('queue-more').hidden = more <= 0;
+    $('queue-more').textContent = `… and ${more} more (agent-coordinator tasks --status queued)`;
     fillBody(
       $('queue'),
-      s.queue.tasks.map((t) =>
+      shown.map((t) =>
         el(
           'tr',
           { 'data-task-id': t.task_id },
@@ -303,7 +308,7 @@
           el('td', {}, t.task_type),
           el('td', { class: `p-${t.priority}` }, t.priority),
           el('td', { title: t.created_at }, waited(t.created_at)),
-          el('td', { class: 'reason', title: reasonOf(t) }, reasonOf(t)),
+          el('td', { class: 'reason', title: reasonOf(t) }, el('span', {}, reasonOf(t))),
         ),
       ),
     );
@@ -354,7 +359,7 @@
           { 'data-field': 'agents' },
           (t.assigned_agents.length ? t.assigned_agents : d ? d.target_agents : []).join(', '),
         ),
-        el('td', { class: 'reason', title: reasonOf(t) }, reasonOf(t)),
+        el('td', { class: 'reason', title: reasonOf(t) }, el('span', {}, reasonOf(t))),
         el('td', {}, llmCell(t)),
       );
       row.addEventListener('click', () => {
