@@ -281,7 +281,7 @@ async function main(): Promise<void> {
       }
     }
     const line = JSON.stringify(event);
-    const [outcome] = await coordinator.handle(JSON.parse(line), { source: 'local.http' });
+    const [outcome] = await coordinator.handle(JSON.parse(line), { source: 'local.http', time: now });
     if (outcome?.status !== 'done')
       throw new Error(`line ${n} was meant to succeed: ${JSON.stringify(outcome)}`);
     lines.push(line);
