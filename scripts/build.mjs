@@ -53,6 +53,34 @@ async function packageFunctionApp(dir) {
   writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(app, null, 2)}\n`);
 }
 
+/**
+ * Cloud Functions installs these from dist/gcp/package.json instead of the bundle carrying them:
+ * the platform's invoker must load the very functions-framework module the bundle registers
+ * with (its registry is per module instance), and the Google SDKs read files beside their code.
+ */
+const GCP_DEPENDENCIES = [
+  '@google-cloud/functions-framework',
+  '@google-cloud/firestore',
+  '@google-cloud/pubsub',
+  'google-auth-library',
+];
+
+/** The Cloud Functions source folder: the bundle and a package.json pinning its dependencies. */
+async function packageCloudFunctions(dir) {
+  const { writeFileSync, readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const dependencies = Object.fromEntries(GCP_DEPENDENCIES.map((d) => [d, pkg.dependencies[d]]));
+  const app = {
+    name: `${pkg.name}-gcp`,
+    version: pkg.version,
+    private: true,
+    main: 'index.js',
+    engines: { node: '>=20' },
+    dependencies,
+  };
+  writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(app, null, 2)}\n`);
+}
+
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
 const rows = [];
 for (const e of selected) {
@@ -69,9 +97,17 @@ for (const e of selected) {
     logLevel: 'warning',
     // Optional native/peer modules some SDKs probe for at run time.
     // `@azure/functions-core` is provided by the Azure Functions Node worker at run time.
-    external: ['classic-level', 'bufferutil', 'utf-8-validate', 'playwright-core', '@azure/functions-core'],
+    external: [
+      'classic-level',
+      'bufferutil',
+      'utf-8-validate',
+      'playwright-core',
+      '@azure/functions-core',
+      ...(e.group === 'gcp' ? GCP_DEPENDENCIES : []),
+    ],
   });
   if (e.group === 'azure') await packageFunctionApp(path.dirname(path.join(root, e.out)));
+  if (e.group === 'gcp') await packageCloudFunctions(path.dirname(path.join(root, e.out)));
   rows.push([e.group, e.name, e.out, statSync(path.join(root, e.out)).size]);
 }
 const w = Math.max(...rows.map((r) => r[2].length));

@@ -9,6 +9,10 @@ import path from 'node:path';
 
 export const GCLOUD = findGcloud();
 
+// The Google clients probe the GCE metadata server (169.254.169.254) for credentials and the
+// project; tests must stay on loopback, so that probe is off for every file using the emulators.
+process.env.METADATA_SERVER_DETECTION = 'none';
+
 function findGcloud(): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const candidate = path.join(dir, 'gcloud');
