@@ -64,7 +64,9 @@ Exit codes: 0 stopped with Ctrl-C, 2 usage error, 3 server unreachable or the st
     const printed = new Set<string>();
     const print = (event: 'task' | 'assignment', data: unknown) => {
       if (event === 'task') {
-        const key = `${(data as Task).task_id}@${(data as Task).updated_at}`;
+        const t = data as Task;
+        // Two writes can share a millisecond: the key holds what a line shows.
+        const key = `${t.task_id}@${t.updated_at}@${t.status}@${t.assigned_agents.join(',')}@${t.decision?.path ?? ''}`;
         if (printed.has(key)) return;
         if (printed.size > 10_000) printed.clear();
         printed.add(key);
