@@ -16,7 +16,11 @@ import {
 import { diffCounts, recordAccess, totalOf } from '../../bench/lib/counting';
 
 const scenario = loadScenario();
-/** The ceiling established on the reference scenario (measured: 6.08). */
+/**
+ * The ceiling established on the reference scenario: 6.08 measured with the core at 0daf4fc
+ * (7 per request alone). With the agent snapshot and outbox "current" passed to the ledger
+ * (claimSlot/flushOutbox), it measures 4.19 (5 alone): lower these figures when that lands.
+ */
 const MAX_STORE_CALLS_PER_REQUEST = 6.1;
 const PORT_METHODS = ['getAgent', 'listAgents', 'putAgent', 'getTask', 'putTask', 'listTasksByStatus'];
 /** Properties the core may read that are not round trips. */
@@ -32,7 +36,7 @@ test('the reference scenario stays at or under the established store round trips
   expect(report.store.listAgents).toBeLessThanOrEqual(report.batches);
 });
 
-test('one fast-path request alone costs 7 round trips, one list and point reads/writes', async () => {
+test('one fast-path request alone costs at most 7 round trips: one list, point reads and writes', async () => {
   const core = buildCore(scenario);
   await registerFleet(core.coordinator, scenario);
   const routine = scenario.tasks.find((t) => t.kind === 'routine')!;
@@ -44,14 +48,18 @@ test('one fast-path request alone costs 7 round trips, one list and point reads/
   });
   const used = diffCounts(core.store.snapshot(), before);
   expect(totalOf(used)).toBeLessThanOrEqual(7);
-  expect(used).toEqual({
-    listAgents: 1,
-    getAgent: 1,
-    putAgent: 1,
-    getTask: 1,
-    putTask: 3,
-    listTasksByStatus: 0,
-  });
+  // Per method: one registry query, no queue query, point reads and conditional writes only.
+  const ceiling = { listAgents: 1, getAgent: 1, putAgent: 1, getTask: 1, putTask: 3, listTasksByStatus: 0 };
+  for (const [method, max] of Object.entries(ceiling)) {
+    expect({ method, calls: used[method as keyof typeof used] }).toEqual({
+      method,
+      calls: expect.any(Number),
+    });
+    expect(used[method as keyof typeof used]).toBeLessThanOrEqual(max);
+  }
+  expect(used.listAgents).toBe(1);
+  expect(used.putAgent).toBe(1); // the slot claim
+  expect(used.putTask).toBeGreaterThanOrEqual(2); // create and commit (and clear the outbox)
 });
 
 test('an SQS batch of N routine requests reads the registry once: 6 + 1/N per request', async () => {
