@@ -41,7 +41,7 @@ export const agentUp = (agent_id: string, capabilities: string[], max = 3) => ({
 /** Polls until `check` returns a value (not undefined/false) or the deadline passes. */
 export async function eventually<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
+  what: string | (() => string),
   ms = 10_000,
 ): Promise<T> {
   const until = Date.now() + ms;
