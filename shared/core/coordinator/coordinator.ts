@@ -89,7 +89,10 @@ export class Coordinator {
 
   /** Normalizes any inbound payload and handles every delivery in it. */
   async handle(input: unknown, meta: DeliveryMeta = {}, options: HandleOptions = {}): Promise<Outcome[]> {
-    return this.handleDeliveries(normalize(input, meta, { maxBytes: this.settings.maxMessageBytes }), options);
+    return this.handleDeliveries(
+      normalize(input, meta, { maxBytes: this.settings.maxMessageBytes }),
+      options,
+    );
   }
 
   /**
@@ -212,13 +215,14 @@ export class Coordinator {
     }
     if (toRoute.length > 0) {
       const agents = await this.ledger.listAgents();
+      const snapshot = new Map(agents.map((a) => [a.agent_id, a]));
       const requests = toRoute.map(({ task }) => this.routingRequest(task, agents));
       const decided = this.deps.router.decideBatch
         ? await this.deps.router.decideBatch(requests)
         : await Promise.all(requests.map((r) => this.deps.router.decide(r)));
       for (const [k, { index, task }] of toRoute.entries()) {
         try {
-          results[index] = await this.execute(task, decided[k]!);
+          results[index] = await this.execute(task, decided[k]!, 'redecide', 0, snapshot);
         } catch (err) {
           if (!settle) throw err;
           results[index] = err as Error;
@@ -291,6 +295,7 @@ export class Coordinator {
     routed: RouterResult,
     onNoSlot: NoSlotPolicy = 'redecide',
     round = 0,
+    snapshot?: Map<string, AgentRecord>,
   ): Promise<CoordinationResult> {
     const decision = routed.decision;
     const record = this.decisionRecord(task, routed);
@@ -326,7 +331,7 @@ export class Coordinator {
     // assign_task / delegate_coordination
     const claimed: string[] = [];
     for (const agentId of decision.target_agents) {
-      if (await this.claimSlot(agentId, task.task_id)) claimed.push(agentId);
+      if (await this.claimSlot(agentId, task.task_id, false, snapshot)) claimed.push(agentId);
     }
     if (claimed.length === 0) {
       // Every target filled up since the decision (another task took the slot).
@@ -442,20 +447,33 @@ export class Coordinator {
 
   // ------------------------------------------------------------------ slots and outbox
 
-  /** Adds the task to the agent's active set if it has a free slot (or `force`). Idempotent. */
-  private async claimSlot(agentId: string, taskId: string, force = false): Promise<boolean> {
+  /**
+   * Adds the task to the agent's active set if it has a free slot (or `force`). Idempotent.
+   * `snapshot` (agents read moments ago) saves the read and is kept current.
+   */
+  private async claimSlot(
+    agentId: string,
+    taskId: string,
+    force = false,
+    snapshot?: Map<string, AgentRecord>,
+  ): Promise<boolean> {
     let ok = false;
-    await this.ledger.updateAgent(agentId, (a) => {
-      ok = false;
-      if (a.active_task_ids.includes(taskId)) {
+    const updated = await this.ledger.updateAgent(
+      agentId,
+      (a) => {
+        ok = false;
+        if (a.active_task_ids.includes(taskId)) {
+          ok = true;
+          return undefined;
+        }
+        if (!force && !hasFreeSlot(a)) return undefined;
+        a.active_task_ids = [...a.active_task_ids, taskId];
         ok = true;
-        return undefined;
-      }
-      if (!force && !hasFreeSlot(a)) return undefined;
-      a.active_task_ids = [...a.active_task_ids, taskId];
-      ok = true;
-      return a;
-    });
+        return a;
+      },
+      snapshot?.get(agentId),
+    );
+    if (updated && snapshot) snapshot.set(agentId, updated);
     return ok;
   }
 
@@ -476,11 +494,15 @@ export class Coordinator {
     if (task.outbox.length === 0) return task;
     const sent = new Set(task.outbox.map((e) => e.id));
     await this.deps.bus.publish(task.outbox);
-    const cleared = await this.ledger.updateTask(task.task_id, (t) => {
-      if (!t.outbox.some((e) => sent.has(e.id))) return undefined;
-      t.outbox = t.outbox.filter((e) => !sent.has(e.id));
-      return t;
-    });
+    const cleared = await this.ledger.updateTask(
+      task.task_id,
+      (t) => {
+        if (!t.outbox.some((e) => sent.has(e.id))) return undefined;
+        t.outbox = t.outbox.filter((e) => !sent.has(e.id));
+        return t;
+      },
+      task,
+    );
     return cleared ?? task;
   }
 
@@ -913,7 +935,7 @@ export class Coordinator {
         }
       }
     }
-    const released = await this.reconcileSlots(assignedTasks);  // repaired slots, both ways
+    const released = await this.reconcileSlots(await this.ledger.listTasks('assigned', 1000)); // repaired slots, both ways
     const assigned = await this.drainQueue();
     return { offline, requeued: [...new Set(requeued)], republished, released, assigned };
   }
@@ -935,11 +957,17 @@ export class Coordinator {
         await this.releaseSlot(agent.agent_id, taskId);
         repaired += 1;
       }
-      for (const task of assignedTasks) {
-        if (task.assigned_agents.includes(agent.agent_id) && !agent.active_task_ids.includes(task.task_id)) {
-          await this.claimSlot(agent.agent_id, task.task_id, true);
-          repaired += 1;
-        }
+      for (const listed of assignedTasks) {
+        if (
+          !listed.assigned_agents.includes(agent.agent_id) ||
+          agent.active_task_ids.includes(listed.task_id)
+        )
+          continue;
+        // The listing may be older than a release: believe only a fresh read.
+        const task = await this.ledger.getTask(listed.task_id);
+        if (task?.status !== 'assigned' || !task.assigned_agents.includes(agent.agent_id)) continue;
+        await this.claimSlot(agent.agent_id, task.task_id, true);
+        repaired += 1;
       }
     }
     return repaired;

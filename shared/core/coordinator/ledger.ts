@@ -125,11 +125,19 @@ export class Ledger {
     change: Change<T>,
   ): Promise<T | undefined> {
     let current = first;
+    // A record the caller passed in saves a read, but it may be stale: a "nothing to do" based
+    // on it is checked once against the store, and a conflict always re-reads.
+    let fromCaller = first !== undefined;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      if (attempt > 0 || current === undefined) current = await read();
+      if (current === undefined) current = await read();
       if (current === undefined) return undefined;
       const next = change(structuredClone(current));
-      if (next === undefined) return current;
+      if (next === undefined) {
+        if (!fromCaller) return current;
+        fromCaller = false;
+        current = undefined;
+        continue;
+      }
       next.version = current.version + 1;
       next.updated_at = this.nowIso();
       next.ttl = this.ttl();
@@ -141,6 +149,8 @@ export class Ledger {
       } catch (err) {
         if (!(err instanceof ConditionFailedError)) throw err;
         this.stats.conflicts += 1;
+        fromCaller = false;
+        current = undefined;
         await backoff(attempt);
       }
     }
