@@ -90,7 +90,9 @@ export async function main(): Promise<void> {
     [
       'routed to the labelled agent',
       `${s.matching}/${s.requests}`,
-      peer ? `${peer.matching}/${s.requests - 10}` : 'n/a',
+      peer
+        ? `${peer.matching}/${Math.min(requests + warmup, scenario.tasks.filter((t) => t.message.type === 'coordination_request').length)}`
+        : 'n/a',
       '-',
     ],
   ];
