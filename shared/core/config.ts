@@ -70,6 +70,8 @@ export const ConfigSchema = z.object({
   COSMOS_CONTAINER: z.string().default('state'),
   SERVICE_BUS_CONNECTION: z.string().optional(),
   SERVICE_BUS_TOPIC: z.string().default('agent-coordination'),
+  /** Where permanently bad inbound messages go, with their reason (see docs/azure.md). */
+  SERVICE_BUS_REJECTED_QUEUE: z.string().default('coordinator-rejected'),
   // --- GCP
   GCP_PROJECT: z.string().optional(),
   VERTEX_LOCATION: z.string().default('us-central1'),

@@ -31,9 +31,6 @@ import {
 import { openAiCompatibleClient } from '../adapters/openai/openai-client';
 import { routerFor } from './routers';
 
-/** Where permanently bad inbound messages are moved (see docs/azure.md, "Dead-lettering"). */
-export const DEFAULT_REJECTED_QUEUE = 'coordinator-rejected';
-
 export interface AzureRuntime {
   config: Config;
   coordinator: Coordinator;
@@ -94,7 +91,7 @@ export function createAzureRuntime(
   const bus =
     overrides.bus ??
     new ServiceBusEventBus(overrides.sender ?? serviceBusClient().createSender(config.SERVICE_BUS_TOPIC));
-  const rejectedQueue = env.SERVICE_BUS_REJECTED_QUEUE?.trim() || DEFAULT_REJECTED_QUEUE;
+  const rejectedQueue = config.SERVICE_BUS_REJECTED_QUEUE;
   const rejections = new ServiceBusRejections(
     overrides.rejectedSender ?? serviceBusClient().createSender(rejectedQueue),
     rejectedQueue,
