@@ -158,7 +158,8 @@ if (!haveChromium) {
       await row(page, 'agents', 'data-agent-id', 'wpa-2').waitFor();
       await page.locator('#tasks tbody tr').nth(20).waitFor();
       await page.locator('#queue-more', { hasText: 'more' }).waitFor();
-      await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png') });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-full.png'), fullPage: true });
       expect(existsSync(path.join(ARTIFACTS, 'dashboard.png'))).toBe(true);
     } finally {
       await page.close();

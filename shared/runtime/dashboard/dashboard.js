@@ -257,7 +257,7 @@
         return el(
           'tr',
           { 'data-agent-id': a.agent_id, 'data-status': a.status, class: stale ? 'stale' : '' },
-          el('td', { class: 'id' }, a.agent_id),
+          el('td', { class: 'id', title: a.agent_id }, el('span', {}, a.agent_id)),
           el(
             'td',
             {},
@@ -304,7 +304,7 @@
         el(
           'tr',
           { 'data-task-id': t.task_id },
-          el('td', { class: 'id' }, t.task_id),
+          el('td', { class: 'id', title: t.task_id }, el('span', {}, t.task_id)),
           el('td', {}, t.task_type),
           el('td', { class: `p-${t.priority}` }, t.priority),
           el('td', { title: t.created_at }, waited(t.created_at)),
@@ -345,7 +345,7 @@
           class: `${state.fresh.has(t.task_id) ? 'flash' : ''} ${open ? 'open' : ''}`,
         },
         el('td', { title: t.updated_at }, clock(t.updated_at)),
-        el('td', { class: 'id' }, t.task_id),
+        el('td', { class: 'id', title: t.task_id }, el('span', {}, t.task_id)),
         el('td', {}, t.task_type),
         el('td', { class: `p-${t.priority}` }, t.priority),
         el('td', { 'data-field': 'status' }, badge(`s-${t.status}`, t.status)),
