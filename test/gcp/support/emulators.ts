@@ -74,7 +74,13 @@ export async function startEmulator(kind: keyof typeof ARGS, timeoutMs = 45_000)
   child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = () => killTree(child, exited);
+  // If the test process ends without afterAll (a crash, a killed worker), java must not linger.
+  const onExit = () => groupKill(child, 'SIGKILL');
+  process.once('exit', onExit);
+  const stop = async () => {
+    await killTree(child, exited);
+    process.removeListener('exit', onExit);
+  };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null)
@@ -98,15 +104,21 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+function groupKill(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
 async function killTree(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, sig);
-    } catch {
-      // already gone
-    }
-  };
+  const signal = (sig: NodeJS.Signals) => groupKill(child, sig);
+  if (child.exitCode !== null || child.signalCode !== null) {
+    signal('SIGKILL'); // gcloud is gone; its java child may not be
+    return;
+  }
   signal('SIGTERM');
   const timer = setTimeout(() => signal('SIGKILL'), 5000);
   await exited;
