@@ -32,7 +32,7 @@ import {
   type StateStore,
 } from '../ports';
 import { toView } from '../routing/agent-view';
-import { decideByRules } from '../routing/rules-router';
+import { COORDINATION_CAPABILITY, decideByRules } from '../routing/rules-router';
 import { Ledger } from './ledger';
 import { nullLogger } from '../logger';
 
@@ -835,36 +835,39 @@ export class Coordinator {
     const agents = new Map((await this.ledger.listAgents()).map((a) => [a.agent_id, a]));
     const assigned: string[] = [];
     for (const task of queued) {
-      if (![...agents.values()].some(hasFreeSlot)) break;
+      const free = [...agents.values()].filter(hasFreeSlot);
+      if (free.length === 0) break;
+      // Only the free agents that could take this task matter: most queued tasks wait for a
+      // capability whose agents are all busy, and are passed over without building a request.
+      const required = requiredCapabilities(task);
+      const eligible = (a: AgentRecord) =>
+        (!task.pinned_agent || a.agent_id === task.pinned_agent) && !task.failed_agents.includes(a.agent_id);
+      let candidates = free.filter((a) => eligible(a) && isCapable(a, required));
+      if (
+        candidates.length === 0 &&
+        !task.pinned_agent &&
+        ![...agents.values()].some((a) => isCapable(a, required))
+      ) {
+        candidates = free.filter((a) => eligible(a) && a.capabilities.includes(COORDINATION_CAPABILITY));
+      }
+      if (candidates.length === 0) continue;
       if (task.dependencies.length > 0 && !(await this.dependenciesReady(task))) continue;
-      const request = this.routingRequest(
-        task,
-        [...agents.values()].filter((a) => !task.pinned_agent || a.agent_id === task.pinned_agent),
+      const routed = decideByRules(
+        this.routingRequest(task, candidates),
+        task.pinned_agent ? 'direct:drain' : 'drain',
       );
-      const routed = decideByRules(request, task.pinned_agent ? 'direct:drain' : 'drain');
       if (routed.decision.action !== 'assign_task' && routed.decision.action !== 'delegate_coordination')
         continue;
       routed.decision.reasoning = `from the queue: ${routed.decision.reasoning}`;
       if (task.pinned_agent) routed.router = 'direct';
-      const result = await this.execute(task, routed, 'skip').catch((err: unknown) => {
+      const result = await this.execute(task, routed, 'skip', 0, agents).catch((err: unknown) => {
         this.logger.warn('drain: could not assign a queued task; it stays queued', {
           task_id: task.task_id,
           error: errorMessage(err),
         });
         return undefined;
       });
-      if (result?.status === 'assigned' && !result.duplicate) {
-        assigned.push(task.task_id);
-        for (const agentId of result.assigned_agents) {
-          const a = agents.get(agentId);
-          if (a)
-            agents.set(agentId, {
-              ...a,
-              active_tasks: a.active_tasks + 1,
-              active_task_ids: [...a.active_task_ids, task.task_id],
-            });
-        }
-      }
+      if (result?.status === 'assigned' && !result.duplicate) assigned.push(task.task_id);
     }
     return assigned;
   }
