@@ -51,7 +51,9 @@ export const ConfigSchema = z.object({
   STORE: z.enum(['level', 'memory']).default('level'),
   AGENTS_FILE: z.string().optional(),
   AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(600),
+  RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(6000),
+  /** Seconds between the local runtime's own sweeps (the cloud runtimes use a schedule); 0 = none. */
+  SWEEP_INTERVAL: int(0, 86_400).default(60),
   // --- AWS
   AWS_REGION: z.string().default('us-east-1'),
   BEDROCK_MODEL_ID: z.string().default('anthropic.claude-3-5-haiku-20241022-v1:0'),

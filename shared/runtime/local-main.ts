@@ -49,12 +49,24 @@ export async function startLocalApp(
     await runtime.close();
     throw err;
   }
+  // What the cloud runtimes' schedule does: stale agents go offline, overdue tasks requeue.
+  const sweeper =
+    config.SWEEP_INTERVAL > 0
+      ? setInterval(() => {
+          runtime.coordinator.sweep().then(
+            (report) => runtime.logger.debug('sweep', report),
+            (err: unknown) =>
+              runtime.logger.warn('sweep failed; the next one retries', { error: errorMessage(err) }),
+          );
+        }, config.SWEEP_INTERVAL * 1000).unref()
+      : undefined;
   return {
     runtime,
     server,
     feed,
     url: server.url,
     close: async () => {
+      clearInterval(sweeper);
       feed.stop();
       await server.close();
       await runtime.close();
