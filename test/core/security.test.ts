@@ -86,5 +86,8 @@ test('task data never reaches the logs, and sensitive keys are redacted at any d
   expect(last.headers.Authorization).toBe(REDACTED);
   // Token counts are not secrets.
   logger.info('usage', { usage: { input_tokens: 12, output_tokens: 3 }, access_token: 'abc' });
-  expect(JSON.parse(lines[lines.length - 1]!)).toMatchObject({ usage: { input_tokens: 12, output_tokens: 3 }, access_token: REDACTED });
+  expect(JSON.parse(lines[lines.length - 1]!)).toMatchObject({
+    usage: { input_tokens: 12, output_tokens: 3 },
+    access_token: REDACTED,
+  });
 });
