@@ -64,7 +64,11 @@ export async function createLocalRuntime(
     (config.STORE === 'memory'
       ? new MemoryStateStore()
       : await LevelStateStore.open(path.resolve(config.DATA_DIR, 'state')));
-  const bus = overrides.bus ?? new LocalBus();
+  const bus =
+    overrides.bus ??
+    (config.STORE === 'level'
+      ? new LocalBus(10_000, path.resolve(config.DATA_DIR, 'assignments.jsonl'))
+      : new LocalBus());
   const client =
     overrides.llmClient ??
     (config.ROUTER === 'openai'

@@ -1,8 +1,11 @@
 /**
  * The local bus: keeps what was published so it can be read back (`GET /assignments`, tests,
  * the dashboard) and tells subscribers. Like a bus with duplicate detection, an event id it has
- * seen is not published again.
+ * seen is not published again. With a journal file (the local runtime keeps one in DATA_DIR)
+ * what was published, and so the duplicate detection, survives a restart.
  */
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { PublishError } from '../../core/errors';
 import type { OutboundEvent } from '../../core/model';
 import type { EventBus } from '../../core/ports';
 
@@ -20,7 +23,32 @@ export class LocalBus implements EventBus {
   /** Publications refused as duplicates (same event id), for the fault suite. */
   duplicatesDropped = 0;
 
-  constructor(private readonly capacity = 10_000) {}
+  private journalLines = 0;
+
+  /**
+   * `capacity`: how many events are kept (and deduplicated); `journal`: a JSON-lines file that
+   * every publication is appended to before it counts as published.
+   */
+  constructor(
+    private readonly capacity = 10_000,
+    private readonly journal?: string,
+  ) {
+    if (journal && existsSync(journal)) {
+      const text = readFileSync(journal, 'utf8');
+      // End a line torn by a crash, so the next append starts on a line of its own.
+      if (text.length > 0 && !text.endsWith('\n')) appendFileSync(journal, '\n');
+      for (const line of text.split('\n')) {
+        if (!line.trim()) continue;
+        try {
+          this.remember(JSON.parse(line) as PublishedEvent);
+          this.journalLines += 1;
+        } catch {
+          // A line torn by a crash mid-append: that event was not acknowledged, skip it.
+        }
+      }
+      this.sequence = this.events.at(-1)?.sequence ?? 0;
+    }
+  }
 
   async publish(events: readonly OutboundEvent[]): Promise<void> {
     for (const event of events) {
@@ -28,14 +56,14 @@ export class LocalBus implements EventBus {
         this.duplicatesDropped += 1;
         continue;
       }
-      this.seen.add(event.id);
       const published: PublishedEvent = {
         ...structuredClone(event),
         published_at: new Date().toISOString(),
-        sequence: ++this.sequence,
+        sequence: this.sequence + 1,
       };
-      this.events.push(published);
-      if (this.events.length > this.capacity) this.events.shift();
+      if (this.journal) this.append(published);
+      this.sequence += 1;
+      this.remember(published);
       for (const listener of this.listeners) listener(published);
     }
   }
@@ -52,6 +80,27 @@ export class LocalBus implements EventBus {
         (filter.after === undefined || e.sequence > filter.after),
     );
     return filter.limit ? out.slice(-filter.limit) : out;
+  }
+
+  private remember(event: PublishedEvent): void {
+    this.seen.add(event.id);
+    this.events.push(event);
+    if (this.events.length > this.capacity) this.seen.delete(this.events.shift()!.id);
+  }
+
+  private append(event: PublishedEvent): void {
+    try {
+      appendFileSync(this.journal!, `${JSON.stringify(event)}\n`);
+      this.journalLines += 1;
+      // Keep the journal about as long as what is kept in memory.
+      if (this.journalLines > 2 * this.capacity) {
+        const kept = [...this.events.slice(-(this.capacity - 1)), event];
+        writeFileSync(this.journal!, kept.map((e) => `${JSON.stringify(e)}\n`).join(''));
+        this.journalLines = kept.length;
+      }
+    } catch (err) {
+      throw new PublishError(`local bus journal ${this.journal}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   subscribe(listener: (event: PublishedEvent) => void): () => void {
