@@ -2,6 +2,7 @@
  * A small configuration of the fault suite inside `npm test` (the full one is `npm run faults`).
  * Every figure must show nothing lost, nothing assigned twice, no crash, every decision valid.
  */
+import { authFigures } from './auth';
 import { crashes, deliveries, llmFaults, poison, type StoreFixture } from './harness';
 import { dynamoFixture, levelFixture, memoryFixture } from './stores';
 
@@ -77,4 +78,18 @@ test('LLM faults: every task gets a valid decision, injection never reaches the 
   expect(f.breakerOpened).toBe(true);
   expect(f.callsWhileOpen).toBe(0);
   expect(f.breakerClosedAfterCooldown).toBe(true);
+});
+
+test('unauthenticated requests to every HTTP entry point are rejected; an authenticated one passes', async () => {
+  const figures = await authFigures();
+  expect(figures.map((f) => f.entryPoint)).toEqual([
+    'local server (HTTP)',
+    'Azure HTTP trigger',
+    'GCP HTTP function',
+  ]);
+  for (const f of figures) {
+    expect(f.unauthenticated).toBeGreaterThan(50);
+    expect(f.rejected).toBe(f.unauthenticated);
+    expect(f.authenticatedOk).toBe(true);
+  }
 });

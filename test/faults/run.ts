@@ -8,6 +8,7 @@
  *   LLM faults: 1,000 tasks through an LLM that times out, throttles, errs, and talks nonsense
  */
 import os from 'node:os';
+import { authFigures } from './auth';
 import { crashes, deliveries, llmFaults, poison, type StoreFixture } from './harness';
 import { dynamoFixture, firestoreFixture, levelFixture, memoryFixture } from './stores';
 
@@ -158,8 +159,17 @@ export async function main(): Promise<void> {
         ],
       ],
     );
-    console.log(
-      '\nUnauthenticated requests: see `npm test` (test/core/local-server.test.ts and the Azure/GCP HTTP tests): every one is rejected.',
+    const auth = await authFigures(5);
+    failed ||= auth.some((a) => a.rejected !== a.unauthenticated || !a.authenticatedOk);
+    table(
+      'Authentication (AUTH_TOKEN set): missing, wrong, truncated, extended and misplaced credentials on every route',
+      ['entry point', 'unauthenticated requests', 'rejected (401)', 'authenticated control'],
+      auth.map((a) => [
+        a.entryPoint,
+        a.unauthenticated,
+        `${((100 * a.rejected) / a.unauthenticated).toFixed(1)}%`,
+        a.authenticatedOk ? '200' : 'FAILED',
+      ]),
     );
   } finally {
     await dynamo.stop();
@@ -168,7 +178,7 @@ export async function main(): Promise<void> {
   console.log(
     failed
       ? '\nFAULT SUITE: FAILURES (see above)'
-      : '\nFAULT SUITE: 0 lost, 0 double assignments, 0 crashes, 100% valid decisions',
+      : '\nFAULT SUITE: 0 lost, 0 double assignments, 0 crashes, 100% valid decisions, 100% unauthenticated requests rejected',
   );
   if (failed) process.exitCode = 1;
 }
