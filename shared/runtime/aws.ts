@@ -10,12 +10,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { coreSettings, loadConfig, type Config } from '../core/config';
+import { type Config } from '../core/config';
 import { Coordinator, type Outcome } from '../core/coordinator/coordinator';
-import { ConfigError } from '../core/errors';
-import { createJsonLogger } from '../core/logger';
 import {
-  systemClock,
   type Clock,
   type EventBus,
   type LlmClient,
@@ -29,6 +26,7 @@ import { documentClient, DynamoStateStore } from '../adapters/aws/dynamo-store';
 import { EventBridgeBus } from '../adapters/aws/eventbridge-bus';
 import { FanOutBus } from '../adapters/aws/fanout-bus';
 import { SqsAgentQueueBus } from '../adapters/aws/sqs-bus';
+import { coordinatorFor, runtimeBase } from './compose';
 import { llmRouter } from './routers';
 
 export interface AwsRuntime {
@@ -57,14 +55,8 @@ export function createAwsRuntime(
   env: Record<string, string | undefined> = process.env,
   overrides: AwsRuntimeOverrides = {},
 ): AwsRuntime {
-  const config = loadConfig(env);
-  if (config.ROUTER !== 'rules' && config.ROUTER !== 'bedrock') {
-    throw new ConfigError(`ROUTER=${config.ROUTER} is not available on AWS: use rules or bedrock`);
-  }
-  const clock = overrides.clock ?? systemClock;
-  const logger =
-    overrides.logger ??
-    createJsonLogger({ level: config.LOG_LEVEL, sensitiveFields: config.SENSITIVE_FIELDS });
+  const base = runtimeBase(env, overrides, 'aws', ['rules', 'bedrock']);
+  const { config, clock, logger } = base;
   const region = config.AWS_REGION;
 
   const store =
@@ -100,7 +92,7 @@ export function createAwsRuntime(
   }
   router ??= new RulesRouter();
 
-  const coordinator = new Coordinator({ store, bus, router, clock, logger, settings: coreSettings(config) });
+  const coordinator = coordinatorFor({ ...base, store, bus, router });
   return { config, coordinator, store, bus, router, logger };
 }
 

@@ -7,10 +7,8 @@ import { CosmosClient, type Container } from '@azure/cosmos';
 import { ServiceBusClient } from '@azure/service-bus';
 import { Coordinator } from '../core/coordinator/coordinator';
 import { ConfigError } from '../core/errors';
-import { coreSettings, loadConfig, type Config } from '../core/config';
-import { createJsonLogger } from '../core/logger';
+import { type Config } from '../core/config';
 import {
-  systemClock,
   type Clock,
   type EventBus,
   type LlmClient,
@@ -18,7 +16,7 @@ import {
   type Router,
   type StateStore,
 } from '../core/ports';
-import { createHttpApi, type HttpApi } from '../http/api';
+import { type HttpApi } from '../http/api';
 import { AzureOpenAiClient } from '../adapters/azure/azure-openai-client';
 import { CosmosStateStore } from '../adapters/azure/cosmos-store';
 import {
@@ -29,6 +27,7 @@ import {
   type Rejections,
 } from '../adapters/azure/service-bus-bus';
 import { openAiCompatibleClient } from '../adapters/openai/openai-client';
+import { coordinatorFor, httpApiFor, runtimeBase } from './compose';
 import { routerFor } from './routers';
 
 export interface AzureRuntime {
@@ -62,15 +61,8 @@ export function createAzureRuntime(
   env: Record<string, string | undefined> = process.env,
   overrides: AzureRuntimeOverrides = {},
 ): AzureRuntime {
-  const config = loadConfig(env);
-  const clock = overrides.clock ?? systemClock;
-  const logger =
-    overrides.logger ??
-    createJsonLogger({
-      level: config.LOG_LEVEL,
-      sensitiveFields: config.SENSITIVE_FIELDS,
-      base: { runtime: 'azure' },
-    });
+  const base = runtimeBase(env, overrides, 'azure', ['rules', 'azure-openai', 'openai']);
+  const { config, clock, logger } = base;
   const closers: Array<() => Promise<void>> = [];
 
   const store =
@@ -99,15 +91,8 @@ export function createAzureRuntime(
 
   const client = overrides.llmClient ?? llmClientFor(config);
   const router = overrides.router ?? routerFor(config, client, clock, logger);
-  const coordinator = new Coordinator({ store, bus, router, clock, logger, settings: coreSettings(config) });
-  const api = createHttpApi({
-    coordinator,
-    maxBodyBytes: config.MAX_MESSAGE_BYTES,
-    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
-    source: 'azure.http',
-    clock,
-    ...(config.AUTH_TOKEN ? { authToken: config.AUTH_TOKEN } : {}),
-  });
+  const coordinator = coordinatorFor({ ...base, store, bus, router });
+  const api = httpApiFor(base, coordinator, 'azure.http');
   return {
     config,
     coordinator,

@@ -7,12 +7,10 @@ import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { GoogleAuth } from 'google-auth-library';
 import { Coordinator, type Outcome } from '../core/coordinator/coordinator';
-import { coreSettings, loadConfig, type Config } from '../core/config';
+import { type Config } from '../core/config';
 import { ConfigError } from '../core/errors';
-import { createJsonLogger } from '../core/logger';
 import type { OutboundEvent } from '../core/model';
 import {
-  systemClock,
   type Clock,
   type EventBus,
   type LlmClient,
@@ -20,10 +18,11 @@ import {
   type Router,
   type StateStore,
 } from '../core/ports';
-import { createHttpApi, type HttpApi } from '../http/api';
+import { type HttpApi } from '../http/api';
 import { FirestoreStateStore } from '../adapters/gcp/firestore-store';
 import { PubSubBus, type PublishTarget } from '../adapters/gcp/pubsub-bus';
 import { VertexGeminiClient } from '../adapters/gcp/vertex-client';
+import { coordinatorFor, httpApiFor, runtimeBase } from './compose';
 import { llmRouter } from './routers';
 import { RulesRouter } from '../core/routing/rules-router';
 
@@ -57,18 +56,8 @@ export function createGcpRuntime(
   env: Record<string, string | undefined> = process.env,
   overrides: GcpRuntimeOverrides = {},
 ): GcpRuntime {
-  const config = loadConfig(env);
-  if (config.ROUTER !== 'rules' && config.ROUTER !== 'vertex') {
-    throw new ConfigError(`ROUTER=${config.ROUTER} is not available on GCP; use rules or vertex`);
-  }
-  const clock = overrides.clock ?? systemClock;
-  const logger =
-    overrides.logger ??
-    createJsonLogger({
-      level: config.LOG_LEVEL,
-      sensitiveFields: config.SENSITIVE_FIELDS,
-      base: { runtime: 'gcp' },
-    });
+  const base = runtimeBase(env, overrides, 'gcp', ['rules', 'vertex']);
+  const { config, clock, logger } = base;
   const projectId = config.GCP_PROJECT;
   const store =
     overrides.store ??
@@ -88,15 +77,8 @@ export function createGcpRuntime(
     (config.ROUTER === 'vertex'
       ? llmRouter(overrides.llmClient ?? vertexClient(config), config, clock, logger)
       : new RulesRouter());
-  const coordinator = new Coordinator({ store, bus, router, clock, logger, settings: coreSettings(config) });
-  const api = createHttpApi({
-    coordinator,
-    maxBodyBytes: config.MAX_MESSAGE_BYTES,
-    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
-    source: 'gcp.http',
-    clock,
-    ...(config.AUTH_TOKEN ? { authToken: config.AUTH_TOKEN } : {}),
-  });
+  const coordinator = coordinatorFor({ ...base, store, bus, router });
+  const api = httpApiFor(base, coordinator, 'gcp.http');
   return {
     config,
     coordinator,

@@ -7,22 +7,15 @@ import path from 'node:path';
 import { z } from 'zod';
 import { Coordinator } from '../core/coordinator/coordinator';
 import { ConfigError } from '../core/errors';
-import { coreSettings, loadConfig, type Config } from '../core/config';
-import { createJsonLogger } from '../core/logger';
+import { type Config } from '../core/config';
 import { AgentStatus } from '../core/model';
-import {
-  systemClock,
-  type Clock,
-  type LlmClient,
-  type Logger,
-  type Router,
-  type StateStore,
-} from '../core/ports';
-import { createHttpApi, type HttpApi } from '../http/api';
+import { type Clock, type LlmClient, type Logger, type Router, type StateStore } from '../core/ports';
+import { type HttpApi } from '../http/api';
 import { LevelStateStore } from '../adapters/local/level-store';
 import { LocalBus } from '../adapters/local/local-bus';
 import { MemoryStateStore } from '../adapters/local/memory-store';
 import { openAiCompatibleClient } from '../adapters/openai/openai-client';
+import { coordinatorFor, httpApiFor, runtimeBase } from './compose';
 import { routerFor } from './routers';
 
 export interface LocalRuntime {
@@ -49,16 +42,8 @@ export async function createLocalRuntime(
   env: Record<string, string | undefined> = process.env,
   overrides: LocalRuntimeOverrides = {},
 ): Promise<LocalRuntime> {
-  const config = loadConfig(env);
-  if (config.ROUTER !== 'rules' && config.ROUTER !== 'openai') {
-    throw new ConfigError(
-      `ROUTER=${config.ROUTER} runs in its cloud runtime; the local runtime supports rules and openai`,
-    );
-  }
-  const clock = overrides.clock ?? systemClock;
-  const logger =
-    overrides.logger ??
-    createJsonLogger({ level: config.LOG_LEVEL, sensitiveFields: config.SENSITIVE_FIELDS });
+  const base = runtimeBase(env, overrides, 'local', ['rules', 'openai']);
+  const { config, clock, logger } = base;
   const store: StateStore =
     overrides.store ??
     (config.STORE === 'memory'
@@ -75,16 +60,8 @@ export async function createLocalRuntime(
       ? openAiCompatibleClient(config.OPENAI_BASE_URL, config.OPENAI_MODEL, config.OPENAI_API_KEY)
       : undefined);
   const router = overrides.router ?? routerFor(config, client, clock, logger);
-  const coordinator = new Coordinator({ store, bus, router, clock, logger, settings: coreSettings(config) });
-  const api = createHttpApi({
-    coordinator,
-    maxBodyBytes: config.MAX_MESSAGE_BYTES,
-    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
-    assignments: bus,
-    source: 'local.http',
-    clock,
-    ...(config.AUTH_TOKEN ? { authToken: config.AUTH_TOKEN } : {}),
-  });
+  const coordinator = coordinatorFor({ ...base, store, bus, router });
+  const api = httpApiFor(base, coordinator, 'local.http', bus);
   if (config.AGENTS_FILE) await registerAgentsFile(coordinator, config.AGENTS_FILE);
   return {
     config,
