@@ -12,21 +12,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Config } from '../core/config';
 import { Coordinator, type Outcome } from '../core/coordinator/coordinator';
-import {
-  type Clock,
-  type EventBus,
-  type LlmClient,
-  type Logger,
-  type Router,
-  type StateStore,
-} from '../core/ports';
+import { type EventBus, type Logger, type Router, type StateStore } from '../core/ports';
 import { RulesRouter } from '../core/routing/rules-router';
 import { BedrockLlmClient } from '../adapters/aws/bedrock-client';
 import { documentClient, DynamoStateStore } from '../adapters/aws/dynamo-store';
 import { EventBridgeBus } from '../adapters/aws/eventbridge-bus';
 import { FanOutBus } from '../adapters/aws/fanout-bus';
 import { SqsAgentQueueBus } from '../adapters/aws/sqs-bus';
-import { coordinatorFor, runtimeBase } from './compose';
+import { coordinatorFor, runtimeBase, type CoreOverrides } from './compose';
 import { llmRouter } from './routers';
 
 export interface AwsRuntime {
@@ -38,17 +31,11 @@ export interface AwsRuntime {
   logger: Logger;
 }
 
-export interface AwsRuntimeOverrides {
+export interface AwsRuntimeOverrides extends CoreOverrides {
   dynamo?: DynamoDBDocumentClient;
   eventBridge?: Pick<EventBridgeClient, 'send'>;
   sqs?: Pick<SQSClient, 'send'>;
   bedrock?: Pick<BedrockRuntimeClient, 'send'>;
-  llmClient?: LlmClient;
-  store?: StateStore;
-  bus?: EventBus;
-  router?: Router;
-  clock?: Clock;
-  logger?: Logger;
 }
 
 export function createAwsRuntime(

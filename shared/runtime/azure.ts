@@ -8,14 +8,7 @@ import { ServiceBusClient } from '@azure/service-bus';
 import { Coordinator } from '../core/coordinator/coordinator';
 import { ConfigError } from '../core/errors';
 import { type Config } from '../core/config';
-import {
-  type Clock,
-  type EventBus,
-  type LlmClient,
-  type Logger,
-  type Router,
-  type StateStore,
-} from '../core/ports';
+import { type EventBus, type LlmClient, type Logger, type Router, type StateStore } from '../core/ports';
 import { type HttpApi } from '../http/api';
 import { AzureOpenAiClient } from '../adapters/azure/azure-openai-client';
 import { CosmosStateStore } from '../adapters/azure/cosmos-store';
@@ -27,7 +20,7 @@ import {
   type Rejections,
 } from '../adapters/azure/service-bus-bus';
 import { openAiCompatibleClient } from '../adapters/openai/openai-client';
-import { coordinatorFor, httpApiFor, runtimeBase } from './compose';
+import { coordinatorFor, httpApiFor, runtimeBase, type CoreOverrides } from './compose';
 import { routerFor } from './routers';
 
 export interface AzureRuntime {
@@ -42,19 +35,13 @@ export interface AzureRuntime {
   close(): Promise<void>;
 }
 
-export interface AzureRuntimeOverrides {
-  store?: StateStore;
+export interface AzureRuntimeOverrides extends CoreOverrides {
   /** A Cosmos container to build the store on (instead of COSMOS_ENDPOINT/COSMOS_KEY). */
   container?: Container;
-  bus?: EventBus;
   /** Sender on the assignments topic (instead of SERVICE_BUS_CONNECTION). */
   sender?: BatchSender;
   /** Sender on the rejected-messages queue. */
   rejectedSender?: MessageSender;
-  llmClient?: LlmClient;
-  router?: Router;
-  clock?: Clock;
-  logger?: Logger;
 }
 
 export function createAzureRuntime(

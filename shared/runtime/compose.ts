@@ -11,11 +11,22 @@ import {
   systemClock,
   type Clock,
   type EventBus,
+  type LlmClient,
   type Logger,
   type Router,
   type StateStore,
 } from '../core/ports';
 import { createHttpApi, type AssignmentFeed, type HttpApi } from '../http/api';
+
+/** What a caller may hand any runtime instead of letting it build its own. */
+export interface CoreOverrides {
+  store?: StateStore;
+  bus?: EventBus;
+  llmClient?: LlmClient;
+  router?: Router;
+  clock?: Clock;
+  logger?: Logger;
+}
 
 export interface RuntimeBase {
   config: Config;

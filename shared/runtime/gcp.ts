@@ -10,19 +10,12 @@ import { Coordinator, type Outcome } from '../core/coordinator/coordinator';
 import { type Config } from '../core/config';
 import { ConfigError } from '../core/errors';
 import type { OutboundEvent } from '../core/model';
-import {
-  type Clock,
-  type EventBus,
-  type LlmClient,
-  type Logger,
-  type Router,
-  type StateStore,
-} from '../core/ports';
+import { type EventBus, type LlmClient, type Logger, type Router, type StateStore } from '../core/ports';
 import { type HttpApi } from '../http/api';
 import { FirestoreStateStore } from '../adapters/gcp/firestore-store';
 import { PubSubBus, type PublishTarget } from '../adapters/gcp/pubsub-bus';
 import { VertexGeminiClient } from '../adapters/gcp/vertex-client';
-import { coordinatorFor, httpApiFor, runtimeBase } from './compose';
+import { coordinatorFor, httpApiFor, runtimeBase, type CoreOverrides } from './compose';
 import { llmRouter } from './routers';
 import { RulesRouter } from '../core/routing/rules-router';
 
@@ -39,17 +32,11 @@ export interface GcpRuntime {
   close(): Promise<void>;
 }
 
-export interface GcpRuntimeOverrides {
+export interface GcpRuntimeOverrides extends CoreOverrides {
   firestore?: Firestore;
   /** Prepended to the Firestore collection names (a namespace per environment or test). */
   collectionPrefix?: string;
-  store?: StateStore;
   topic?: PublishTarget;
-  bus?: EventBus;
-  llmClient?: LlmClient;
-  router?: Router;
-  clock?: Clock;
-  logger?: Logger;
 }
 
 export function createGcpRuntime(

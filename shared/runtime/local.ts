@@ -9,13 +9,13 @@ import { Coordinator } from '../core/coordinator/coordinator';
 import { ConfigError } from '../core/errors';
 import { type Config } from '../core/config';
 import { AgentStatus } from '../core/model';
-import { type Clock, type LlmClient, type Logger, type Router, type StateStore } from '../core/ports';
+import { type Logger, type Router, type StateStore } from '../core/ports';
 import { type HttpApi } from '../http/api';
 import { LevelStateStore } from '../adapters/local/level-store';
 import { LocalBus } from '../adapters/local/local-bus';
 import { MemoryStateStore } from '../adapters/local/memory-store';
 import { openAiCompatibleClient } from '../adapters/openai/openai-client';
-import { coordinatorFor, httpApiFor, runtimeBase } from './compose';
+import { coordinatorFor, httpApiFor, runtimeBase, type CoreOverrides } from './compose';
 import { routerFor } from './routers';
 
 export interface LocalRuntime {
@@ -29,13 +29,9 @@ export interface LocalRuntime {
   close(): Promise<void>;
 }
 
-export interface LocalRuntimeOverrides {
-  store?: StateStore;
+export interface LocalRuntimeOverrides extends Omit<CoreOverrides, 'bus'> {
+  /** The local bus is also what `GET /assignments` and the dashboard read. */
   bus?: LocalBus;
-  llmClient?: LlmClient;
-  router?: Router;
-  clock?: Clock;
-  logger?: Logger;
 }
 
 export async function createLocalRuntime(
