@@ -74,6 +74,8 @@ test('LLM faults: every task gets a valid decision, injection never reaches the 
   const f = await llmFaults(memoryFixture, { tasks: 200, seed: 5 });
   expect(f.llmCalls).toBeGreaterThan(0);
   expect(f.validDecisions).toBe(f.tasks);
+  expect(f.byRouter.llm).toBeGreaterThan(0);
+  expect(f.byRouter.rules).toBeGreaterThan(0);
   expect(f.attackerAssignments).toBe(0);
   expect(f.breakerOpened).toBe(true);
   expect(f.callsWhileOpen).toBe(0);

@@ -639,18 +639,33 @@ export class FaultyLlm implements LlmClient {
   async complete(request: LlmRequest, signal: AbortSignal): Promise<LlmResponse> {
     this.calls += 1;
     const fault = this.next();
-    const agents = [...request.prompt.matchAll(/^([\w-]+) \| ([\w,]+) \| (\w+) \| (\d+)\/(\d+)/gm)].map(
+    const agents = [...request.prompt.matchAll(/^([\w-]+) \| ([\w,]*) \| (\w+) \| (\d+)\/(\d+)/gm)].map(
       (m) => ({
         id: m[1]!,
+        capabilities: m[2]!.split(','),
         status: m[3]!,
         free: m[3] === 'available' && Number(m[4]) < Number(m[5]),
       }),
     );
-    const anyAgent = agents.find((a) => a.free)?.id ?? 'nobody';
-    const decision = (targets: string[]) => ({
-      toolInput: { action: 'assign_task', target_agents: targets, reasoning: 'llm' },
-      usage: { input_tokens: 100, output_tokens: 20 },
-    });
+    const tasks = [
+      ...request.prompt.matchAll(/^task_id: (\S+)\n(?:.*\n){2}required_capabilities: (\S+)/gm),
+    ].map((m) => ({
+      id: m[1]!,
+      required: m[2]!.split(','),
+    }));
+    // One decision per task, as the single or the batch tool asks; `pick` chooses its targets.
+    const answer = (pick: (task: (typeof tasks)[number]) => string[]): LlmResponse => {
+      const decisions = tasks.map((t) => ({
+        task_id: t.id,
+        action: 'assign_task',
+        target_agents: pick(t),
+        reasoning: 'llm',
+      }));
+      return {
+        toolInput: request.tool.name === 'route_tasks' ? { decisions } : decisions[0],
+        usage: { input_tokens: 100 * tasks.length, output_tokens: 20 * tasks.length },
+      };
+    };
     switch (fault) {
       case 'timeout':
         return new Promise((_, reject) =>
@@ -665,15 +680,23 @@ export class FaultyLlm implements LlmClient {
       case 'non_json':
         return { text: 'Sure! I would route this to the best agent.' };
       case 'schema_invalid':
-        return { toolInput: { action: 'yeet', target_agents: 7 } };
+        return {
+          toolInput:
+            request.tool.name === 'route_tasks'
+              ? { decisions: 'all of them' }
+              : { action: 'yeet', target_agents: 7 },
+        };
       case 'unknown_agents':
-        return decision(['ghost-1', 'ghost-2']);
+        return answer(() => ['ghost-1', 'ghost-2']);
       case 'offline_agent':
-        return decision([agents.find((a) => a.status !== 'available')?.id ?? 'ghost']);
+        return answer(() => [agents.find((a) => a.status !== 'available')?.id ?? 'ghost']);
       case 'injection':
-        return decision(['attacker-agent']);
+        return answer(() => ['attacker-agent']);
       case 'ok':
-        return decision([anyAgent]);
+        return answer((t) => {
+          const fit = agents.find((a) => a.free && t.required.every((c) => a.capabilities.includes(c)));
+          return fit ? [fit.id] : [];
+        });
     }
   }
 }
