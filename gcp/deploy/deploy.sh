@@ -37,9 +37,12 @@ run "${G[@]}" services enable cloudfunctions.googleapis.com run.googleapis.com c
   eventarc.googleapis.com pubsub.googleapis.com firestore.googleapis.com cloudscheduler.googleapis.com \
   secretmanager.googleapis.com aiplatform.googleapis.com artifactregistry.googleapis.com
 
-echo "== Service account (Firestore, Pub/Sub publish, Vertex AI, the auth secret)" >&2
+echo "== Service account; project-level roles only where Google offers no narrower resource" >&2
 create "${G[@]}" iam service-accounts create "$SA_NAME" --display-name="agent coordinator functions"
-for role in roles/datastore.user roles/pubsub.publisher roles/aiplatform.user roles/secretmanager.secretAccessor roles/run.invoker roles/eventarc.eventReceiver; do
+# Firestore and Eventarc's event receiver are granted per project; Vertex AI only when it routes.
+PROJECT_ROLES=(roles/datastore.user roles/eventarc.eventReceiver)
+[[ "$ROUTER" == "vertex" ]] && PROJECT_ROLES+=(roles/aiplatform.user)
+for role in "${PROJECT_ROLES[@]}"; do
   run "${G[@]}" projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:$SA" --role="$role" --condition=None >/dev/null
 done
 
@@ -61,8 +64,12 @@ create "${G[@]}" pubsub subscriptions create "${DEAD_LETTER_TOPIC}-sub" --topic=
 create "${G[@]}" pubsub subscriptions create assignments-example-agent --topic="$ASSIGNMENTS_TOPIC" \
   --message-filter='attributes.target_agent = "example-agent"'
 
+# The functions publish only to the assignments topic (assignments, rejections, failures).
+run "${G[@]}" pubsub topics add-iam-policy-binding "$ASSIGNMENTS_TOPIC" --member="serviceAccount:$SA" --role=roles/pubsub.publisher >/dev/null
+
 echo "== Auth token secret (create it once: printf %s TOKEN | gcloud secrets create $AUTH_SECRET --data-file=-)" >&2
 run "${G[@]}" secrets describe "$AUTH_SECRET" >/dev/null
+run "${G[@]}" secrets add-iam-policy-binding "$AUTH_SECRET" --member="serviceAccount:$SA" --role=roles/secretmanager.secretAccessor >/dev/null
 
 echo "== Build" >&2
 run node "$ROOT/scripts/build.mjs" gcp
@@ -81,6 +88,9 @@ run "${G[@]}" functions deploy coordinator-http "${COMMON[@]}" --entry-point=coo
 # Sweep over HTTP (optional: the scheduler job below publishes to the inbound topic instead).
 run "${G[@]}" functions deploy coordinator-sweep "${COMMON[@]}" --entry-point=coordinatorSweep \
   --trigger-http --no-allow-unauthenticated
+
+# Eventarc invokes the Pub/Sub function as the service account: invoker on that function only.
+run "${G[@]}" functions add-invoker-policy-binding coordinator-pubsub --region="$REGION" --member="serviceAccount:$SA" >/dev/null
 
 echo "== Dead-lettering on the trigger's subscription" >&2
 if [[ "${DRY_RUN:-}" == "1" ]]; then
