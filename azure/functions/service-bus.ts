@@ -17,12 +17,16 @@ export function serviceBusHandler(runtime: () => AzureRuntime = getAzureRuntime)
     const properties = (meta.applicationProperties ?? {}) as Record<string, unknown>;
     // A `subject` names the event type when neither the body nor the properties do.
     const attributes = typeof meta.subject === 'string' ? { type: meta.subject, ...properties } : properties;
-    const delivery = normalizeOne(message, {
-      ...(messageId ? { id: messageId } : {}),
-      source: 'azure.servicebus',
-      attributes,
-      ...(typeof meta.enqueuedTimeUtc === 'string' ? { time: meta.enqueuedTimeUtc } : {}),
-    });
+    const delivery = normalizeOne(
+      message,
+      {
+        ...(messageId ? { id: messageId } : {}),
+        source: 'azure.servicebus',
+        attributes,
+        ...(typeof meta.enqueuedTimeUtc === 'string' ? { time: meta.enqueuedTimeUtc } : {}),
+      },
+      { maxBytes: coordinator.settings.maxMessageBytes },
+    );
     const [outcome] = await coordinator.handleDeliveries([delivery]);
     if (!outcome || outcome.status === 'done') return;
     if (outcome.status === 'retry') {
