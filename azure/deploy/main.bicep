@@ -48,13 +48,11 @@ resource serviceBus 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
   name: '${prefix}-sb-${suffix}'
   location: location
   sku: { name: 'Standard', tier: 'Standard' } // topics need Standard
+  properties: { disableLocalAuth: true }
 }
 
-resource coordinatorAccess 'Microsoft.ServiceBus/namespaces/authorizationRules@2022-10-01-preview' = {
-  parent: serviceBus
-  name: 'coordinator'
-  properties: { rights: ['Listen', 'Send'] }
-}
+// No shared access keys: the Function App's managed identity gets data-plane roles on the
+// entities it uses (see "Access" below), and local (key) auth is off.
 
 resource topic 'Microsoft.ServiceBus/namespaces/topics@2022-10-01-preview' = {
   parent: serviceBus
@@ -134,6 +132,7 @@ resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
     locations: [{ locationName: location, failoverPriority: 0 }]
     consistencyPolicy: { defaultConsistencyLevel: 'Session' }
     capabilities: [{ name: 'EnableServerless' }]
+    disableLocalAuth: true // Entra ID only: the app signs in as its managed identity
   }
 }
 
@@ -190,6 +189,7 @@ resource functionApp 'Microsoft.Web/sites@2023-12-01' = {
   name: '${prefix}-func-${suffix}'
   location: location
   kind: 'functionapp,linux'
+  identity: { type: 'SystemAssigned' }
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
@@ -200,12 +200,14 @@ resource functionApp 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
         { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'node' }
         { name: 'AzureWebJobsStorage', value: storageConnection }
-        { name: 'SERVICE_BUS_CONNECTION', value: coordinatorAccess.listKeys().primaryConnectionString }
+        // Identity-based connections: the triggers read `<connection>__fullyQualifiedNamespace`,
+        // the runtime's senders SERVICE_BUS_NAMESPACE.
+        { name: 'SERVICE_BUS_CONNECTION__fullyQualifiedNamespace', value: serviceBusHost }
+        { name: 'SERVICE_BUS_NAMESPACE', value: serviceBusHost }
         { name: 'SERVICE_BUS_TOPIC', value: topicName }
         { name: 'SERVICE_BUS_REJECTED_QUEUE', value: rejectedQueue.name }
         { name: 'SWEEP_SCHEDULE', value: sweepSchedule }
         { name: 'COSMOS_ENDPOINT', value: cosmos.properties.documentEndpoint }
-        { name: 'COSMOS_KEY', value: cosmos.listKeys().primaryMasterKey }
         { name: 'COSMOS_DATABASE', value: database.name }
         { name: 'COSMOS_CONTAINER', value: stateContainer.name }
         { name: 'RECORD_TTL_DAYS', value: string(recordTtlDays) }
@@ -217,6 +219,50 @@ resource functionApp 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'AUTH_TOKEN', value: authToken }
       ]
     }
+  }
+}
+
+// ---------------------------------------------------------------- Access (least privilege)
+
+var serviceBusHost = '${serviceBus.name}.servicebus.windows.net'
+var serviceBusDataSender = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39')
+var serviceBusDataReceiver = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0')
+
+// Sends: assignments to the topic, bad messages to the rejected queue. Nothing else.
+resource sendToTopic 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(topic.id, functionApp.id, 'send')
+  scope: topic
+  properties: { roleDefinitionId: serviceBusDataSender, principalId: functionApp.identity.principalId, principalType: 'ServicePrincipal' }
+}
+
+resource sendToRejected 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(rejectedQueue.id, functionApp.id, 'send')
+  scope: rejectedQueue
+  properties: { roleDefinitionId: serviceBusDataSender, principalId: functionApp.identity.principalId, principalType: 'ServicePrincipal' }
+}
+
+// Receives: the inbound queue and the coordinator's own subscription. Nothing else.
+resource receiveInbound 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(inboundQueue.id, functionApp.id, 'receive')
+  scope: inboundQueue
+  properties: { roleDefinitionId: serviceBusDataReceiver, principalId: functionApp.identity.principalId, principalType: 'ServicePrincipal' }
+}
+
+resource receiveCoordinatorSubscription 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(coordinatorSubscription.id, functionApp.id, 'receive')
+  scope: coordinatorSubscription
+  properties: { roleDefinitionId: serviceBusDataReceiver, principalId: functionApp.identity.principalId, principalType: 'ServicePrincipal' }
+}
+
+// Cosmos DB data plane: the built-in Data Contributor (items only, no account or key management),
+// on the coordinator's database only.
+resource cosmosDataAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = {
+  parent: cosmos
+  name: guid(database.id, functionApp.id, 'data-contributor')
+  properties: {
+    roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/00000000-0000-0000-0000-000000000002'
+    principalId: functionApp.identity.principalId
+    scope: '${cosmos.id}/dbs/${database.name}'
   }
 }
 

@@ -71,6 +71,8 @@ export const ConfigSchema = z.object({
   COSMOS_DATABASE: z.string().default('agent-coordinator'),
   COSMOS_CONTAINER: z.string().default('state'),
   SERVICE_BUS_CONNECTION: z.string().optional(),
+  /** Fully qualified namespace (`x.servicebus.windows.net`): connect with the managed identity. */
+  SERVICE_BUS_NAMESPACE: z.string().optional(),
   SERVICE_BUS_TOPIC: z.string().default('agent-coordination'),
   /** Where permanently bad inbound messages go, with their reason (see docs/azure.md). */
   SERVICE_BUS_REJECTED_QUEUE: z.string().default('coordinator-rejected'),

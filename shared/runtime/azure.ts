@@ -3,7 +3,9 @@
  * rules router or Azure OpenAI behind the core's guard rails, the HTTP API. Built once per cold
  * start (`getAzureRuntime`) and shared by every function of the app; every client is injectable.
  */
-import { CosmosClient, type Container } from '@azure/cosmos';
+import type { TokenCredential } from '@azure/core-auth';
+import { DefaultAzureCredential } from '@azure/identity';
+import { CosmosClient, type Container, type CosmosClientOptions } from '@azure/cosmos';
 import { ServiceBusClient } from '@azure/service-bus';
 import { Coordinator } from '../core/coordinator/coordinator';
 import { ConfigError } from '../core/errors';
@@ -38,6 +40,10 @@ export interface AzureRuntime {
 export interface AzureRuntimeOverrides extends CoreOverrides {
   /** A Cosmos container to build the store on (instead of COSMOS_ENDPOINT/COSMOS_KEY). */
   container?: Container;
+  /** The identity for Cosmos DB and Service Bus when no key is configured (default: DefaultAzureCredential). */
+  credential?: TokenCredential;
+  /** Extra Cosmos client options (an HTTPS agent, a proxy, connection policy). */
+  cosmosClientOptions?: Partial<CosmosClientOptions>;
   /** Sender on the assignments topic (instead of SERVICE_BUS_CONNECTION). */
   sender?: BatchSender;
   /** Sender on the rejected-messages queue. */
@@ -51,18 +57,30 @@ export function createAzureRuntime(
   const base = runtimeBase(env, overrides, 'azure', ['rules', 'azure-openai', 'openai']);
   const { config, clock, logger } = base;
   const closers: Array<() => Promise<void>> = [];
+  let identity: TokenCredential | undefined = overrides.credential;
+  const credential = () => (identity ??= new DefaultAzureCredential());
 
   const store =
     overrides.store ??
-    new CosmosStateStore(overrides.container ?? cosmosContainer(config, closers), { clock });
+    new CosmosStateStore(
+      overrides.container ?? cosmosContainer(config, closers, credential, overrides.cosmosClientOptions),
+      { clock },
+    );
   let serviceBus: ServiceBusClient | undefined;
   const serviceBusClient = () => {
-    if (!config.SERVICE_BUS_CONNECTION)
-      throw new ConfigError(
-        'SERVICE_BUS_CONNECTION is required (the Service Bus namespace connection string)',
-      );
     if (!serviceBus) {
-      const client = (serviceBus = new ServiceBusClient(config.SERVICE_BUS_CONNECTION));
+      // A managed identity (SERVICE_BUS_NAMESPACE) keeps keys out of app settings; a
+      // connection string still works for local development.
+      let client: ServiceBusClient;
+      if (config.SERVICE_BUS_CONNECTION) client = new ServiceBusClient(config.SERVICE_BUS_CONNECTION);
+      else if (config.SERVICE_BUS_NAMESPACE)
+        client = new ServiceBusClient(config.SERVICE_BUS_NAMESPACE, credential());
+      else {
+        throw new ConfigError(
+          'SERVICE_BUS_NAMESPACE (managed identity) or SERVICE_BUS_CONNECTION (connection string) is required',
+        );
+      }
+      serviceBus = client;
       closers.push(() => client.close());
     }
     return serviceBus;
@@ -95,15 +113,19 @@ export function createAzureRuntime(
   };
 }
 
-function cosmosContainer(config: Config, closers: Array<() => Promise<void>>): Container {
-  if (!config.COSMOS_ENDPOINT || !config.COSMOS_KEY) {
-    throw new ConfigError(
-      'COSMOS_ENDPOINT and COSMOS_KEY are required (the Cosmos DB account endpoint and key)',
-    );
+function cosmosContainer(
+  config: Config,
+  closers: Array<() => Promise<void>>,
+  credential: () => TokenCredential,
+  extra: Partial<CosmosClientOptions> = {},
+): Container {
+  if (!config.COSMOS_ENDPOINT) {
+    throw new ConfigError('COSMOS_ENDPOINT is required (the Cosmos DB account endpoint)');
   }
   const client = new CosmosClient({
     endpoint: config.COSMOS_ENDPOINT,
-    key: config.COSMOS_KEY,
+    // Without COSMOS_KEY, Entra ID with the managed identity (data-plane RBAC, no account key).
+    ...(config.COSMOS_KEY ? { key: config.COSMOS_KEY } : { aadCredentials: credential() }),
     // The SDK waits out 429s itself; keep that inside a Service Bus lock and an HTTP timeout.
     connectionPolicy: {
       retryOptions: {
@@ -112,6 +134,7 @@ function cosmosContainer(config: Config, closers: Array<() => Promise<void>>): C
         maxWaitTimeInSeconds: 10,
       },
     },
+    ...extra,
   });
   closers.push(async () => client.dispose());
   return client.database(config.COSMOS_DATABASE).container(config.COSMOS_CONTAINER);

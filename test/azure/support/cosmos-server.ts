@@ -14,12 +14,17 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 type Doc = Record<string, unknown> & { id: string };
 
 export interface CosmosServerOptions {
   key?: string;
+  /** An Entra ID access token the server accepts (`type=aad`), as for a managed identity. */
+  aadToken?: string;
+  /** Serve HTTPS with this key and certificate (the SDK sends bearer tokens only over TLS). */
+  tls?: { key: string; cert: string };
   database?: string;
   container?: string;
 }
@@ -33,6 +38,8 @@ export interface Fault {
 
 export class CosmosTestServer {
   readonly key: string;
+  readonly aadToken: string | undefined;
+  private readonly tls: { key: string; cert: string } | undefined;
   readonly database: string;
   readonly container: string;
   /** partition key value -> id -> document */
@@ -45,12 +52,14 @@ export class CosmosTestServer {
 
   constructor(options: CosmosServerOptions = {}) {
     this.key = options.key ?? Buffer.from('local-cosmos-test-key-0123456789').toString('base64');
+    this.aadToken = options.aadToken;
+    this.tls = options.tls;
     this.database = options.database ?? 'agent-coordinator';
     this.container = options.container ?? 'state';
   }
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
+    const handler: http.RequestListener = (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -60,9 +69,10 @@ export class CosmosTestServer {
           send(res, 500, { code: 'InternalServerError', message: (err as Error).message });
         }
       });
-    });
+    };
+    this.server = this.tls ? https.createServer(this.tls, handler) : http.createServer(handler);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.endpoint = `${this.tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
@@ -265,14 +275,17 @@ export class CosmosTestServer {
     auth: string | undefined,
     date: string | undefined,
   ): boolean {
-    if (!auth || !date) return false;
+    if (!auth) return false;
     // `type=master&ver=1.0&sig=<base64>`, URL-encoded as a whole (the signature may hold '+').
     const params = new Map(
       decodeURIComponent(auth)
         .split('&')
         .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const),
     );
-    if (params.get('type') !== 'master') return false;
+    // Entra ID: `type=aad&ver=1.0&sig=<access token>`.
+    if (params.get('type') === 'aad')
+      return this.aadToken !== undefined && params.get('sig') === this.aadToken;
+    if (params.get('type') !== 'master' || !date) return false;
     const payload = `${method.toLowerCase()}\n${type.toLowerCase()}\n${link}\n${date.toLowerCase()}\n\n`;
     const expected = createHmac('sha256', Buffer.from(this.key, 'base64')).update(payload).digest('base64');
     return params.get('sig') === expected;
