@@ -13,14 +13,13 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Config } from '../core/config';
 import { Coordinator, type Outcome } from '../core/coordinator/coordinator';
 import { type EventBus, type Logger, type Router, type StateStore } from '../core/ports';
-import { RulesRouter } from '../core/routing/rules-router';
 import { BedrockLlmClient } from '../adapters/aws/bedrock-client';
 import { documentClient, DynamoStateStore } from '../adapters/aws/dynamo-store';
 import { EventBridgeBus } from '../adapters/aws/eventbridge-bus';
 import { FanOutBus } from '../adapters/aws/fanout-bus';
 import { SqsAgentQueueBus } from '../adapters/aws/sqs-bus';
 import { coordinatorFor, runtimeBase, type CoreOverrides } from './compose';
-import { llmRouter } from './routers';
+import { routerFor } from './routers';
 
 export interface AwsRuntime {
   config: Config;
@@ -66,18 +65,16 @@ export function createAwsRuntime(
     : undefined;
   const bus = overrides.bus ?? (queues ? new FanOutBus([eventBridge, queues]) : eventBridge);
 
-  let router = overrides.router;
-  if (!router && config.ROUTER === 'bedrock') {
-    const client =
-      overrides.llmClient ??
-      new BedrockLlmClient({
-        modelId: config.BEDROCK_MODEL_ID,
-        region,
-        ...(overrides.bedrock ? { client: overrides.bedrock } : {}),
-      });
-    router = llmRouter(client, config, clock, logger);
-  }
-  router ??= new RulesRouter();
+  const client =
+    overrides.llmClient ??
+    (config.ROUTER === 'bedrock'
+      ? new BedrockLlmClient({
+          modelId: config.BEDROCK_MODEL_ID,
+          region,
+          ...(overrides.bedrock ? { client: overrides.bedrock } : {}),
+        })
+      : undefined);
+  const router = overrides.router ?? routerFor(config, client, clock, logger);
 
   const coordinator = coordinatorFor({ ...base, store, bus, router });
   return { config, coordinator, store, bus, router, logger };

@@ -16,8 +16,7 @@ import { FirestoreStateStore } from '../adapters/gcp/firestore-store';
 import { PubSubBus, type PublishTarget } from '../adapters/gcp/pubsub-bus';
 import { VertexGeminiClient } from '../adapters/gcp/vertex-client';
 import { coordinatorFor, httpApiFor, runtimeBase, type CoreOverrides } from './compose';
-import { llmRouter } from './routers';
-import { RulesRouter } from '../core/routing/rules-router';
+import { routerFor } from './routers';
 
 export interface GcpRuntime {
   config: Config;
@@ -59,11 +58,8 @@ export function createGcpRuntime(
     new PubSubBus(
       overrides.topic ?? new PubSub(projectId ? { projectId } : {}).topic(config.PUBSUB_ASSIGNMENTS_TOPIC),
     );
-  const router =
-    overrides.router ??
-    (config.ROUTER === 'vertex'
-      ? llmRouter(overrides.llmClient ?? vertexClient(config), config, clock, logger)
-      : new RulesRouter());
+  const client = overrides.llmClient ?? (config.ROUTER === 'vertex' ? vertexClient(config) : undefined);
+  const router = overrides.router ?? routerFor(config, client, clock, logger);
   const coordinator = coordinatorFor({ ...base, store, bus, router });
   const api = httpApiFor(base, coordinator, 'gcp.http');
   return {
