@@ -3,6 +3,7 @@
  * bar (plain progress lines when stderr is not a terminal) and a summary at the end. Honours
  * 429 and 503 with their Retry-After, so it can replay into a rate-limited server.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, intOption, parse } from '../lib/args';
 import { connectionFrom, reasonOf, request, type Connection, type HttpResult } from '../lib/client';
@@ -206,23 +207,8 @@ async function sendWithRetries(
       Number.isFinite(header) && header >= 0 ? header * 1000 : Math.min(30_000, 500 * 2 ** attempt),
     );
     ctx.progress?.waiting(res.status, waitMs);
-    await sleep(waitMs, ctx.io.signal);
+    await delay(waitMs, undefined, { signal: ctx.io.signal });
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error('interrupted'));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error('interrupted'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** A progress bar on a terminal; a line every 10% (and on waits) otherwise. */

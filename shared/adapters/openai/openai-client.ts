@@ -4,6 +4,7 @@
  * function call; 429 is retried after `retry-after` and 5xx with backoff, both only while the
  * caller's signal (the coordination timeout) allows.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { RouterError } from '../../core/errors';
 import type { LlmClient, LlmRequest, LlmResponse } from '../../core/ports';
 
@@ -174,17 +175,10 @@ function parseRetryAfter(value: string | null): number | undefined {
 }
 
 /** Sleeps unless the signal fires first, in which case it throws a timeout. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new RouterError('LLM call timed out while backing off', 'timeout'));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new RouterError('LLM call timed out while backing off', 'timeout'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, { signal });
+  } catch (err) {
+    throw new RouterError('LLM call timed out while backing off', 'timeout', { cause: err });
+  }
 }
