@@ -43,30 +43,17 @@ function entryPoint() {
     process.stderr.write('agent-coordinator: neither dist/cli/index.js nor cli/index.ts was found\n');
     process.exit(1);
   }
-  let esbuild;
+  let bundleTs;
   try {
-    esbuild = require('esbuild');
+    require.resolve('esbuild');
+    ({ bundleTs } = require('../scripts/bundle-ts'));
   } catch {
     process.stderr.write(
       'agent-coordinator: dist/cli/index.js is missing or older than the sources: run "npm run build"\n',
     );
     process.exit(1);
   }
-  // Built under a private name, then renamed: concurrent runs never load a half-written file.
-  const partial = `${outfile}.${process.pid}.tmp.cjs`;
-  esbuild.buildSync({
-    entryPoints: [source],
-    outfile: partial,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    packages: 'external',
-    sourcemap: 'inline',
-    logLevel: 'warning',
-  });
-  fs.renameSync(partial, outfile);
-  return outfile;
+  return bundleTs(source, outfile);
 }
 
 require(entryPoint())

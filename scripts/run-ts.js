@@ -3,7 +3,7 @@
 // .esbuild/, then Node runs the bundle. Takes well under a second; no ts-node, no flags.
 'use strict';
 const path = require('node:path');
-const { buildSync } = require('esbuild');
+const { bundleTs } = require('./bundle-ts');
 
 const [entry, ...args] = process.argv.slice(2);
 if (!entry) {
@@ -12,17 +12,7 @@ if (!entry) {
 }
 const root = path.resolve(__dirname, '..');
 const outfile = path.join(root, '.esbuild', `${entry.replace(/[\\/]/g, '_').replace(/\.ts$/, '')}.cjs`);
-buildSync({
-  entryPoints: [path.resolve(root, entry)],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  packages: 'external',
-  sourcemap: 'inline',
-  logLevel: 'warning',
-});
+bundleTs(path.resolve(root, entry), outfile);
 process.argv = [process.argv[0], outfile, ...args];
 const mod = require(outfile);
 if (typeof mod.main === 'function') {
