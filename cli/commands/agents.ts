@@ -3,17 +3,10 @@ import { CONNECTION_HELP, CONNECTION_OPTIONS, oneOf, parse } from '../lib/args';
 import { connectionFrom, getJson } from '../lib/client';
 import { EXIT } from '../lib/errors';
 import { ago, table, type Command } from '../lib/io';
+import type { AgentRecord } from '../../shared/core/model';
 
-interface Agent {
-  agent_id: string;
-  status: string;
-  capabilities: string[];
-  active_tasks: number;
-  max_concurrent_tasks: number;
-  last_heartbeat: string;
-  last_error?: string;
-  stale?: boolean;
-}
+/** An agent as `GET /agents` returns it: the registry's record, marked when its heartbeat is stale. */
+type Agent = AgentRecord & { stale?: boolean };
 
 export const agents: Command = {
   name: 'agents',

@@ -3,34 +3,11 @@ import { CONNECTION_HELP, CONNECTION_OPTIONS, intOption, oneOf, parse } from '..
 import { connectionFrom, getJson } from '../lib/client';
 import { EXIT, usageError } from '../lib/errors';
 import { ago, table, truncate, type Command } from '../lib/io';
+import { PRIORITIES, ROUTERS, TASK_STATUSES, type TaskRecord } from '../../shared/core/model';
 
-const STATUSES = ['queued', 'assigned', 'completed', 'failed', 'rejected'] as const;
-const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
-const ROUTERS = ['llm', 'rules', 'direct'] as const;
 
-export interface Task {
-  task_id: string;
-  task_type: string;
-  priority: string;
-  status: string;
-  assigned_agents: string[];
-  attempts: number;
-  updated_at: string;
-  created_at: string;
-  error?: string;
-  reason?: string;
-  decision?: {
-    action: string;
-    router: string;
-    path: string;
-    target_agents: string[];
-    reasoning: string;
-    model?: string;
-    usage?: { input_tokens: number; output_tokens: number };
-    latency_ms?: number;
-    fallback_reason?: string;
-  };
-}
+/** A task as the API returns it: the ledger's record. */
+export type Task = TaskRecord;
 
 export const tasks: Command = {
   name: 'tasks',
@@ -82,7 +59,7 @@ Exit codes: 0 listed (even if none matched), 1 task not found, 2 usage error,
       io.stdout.write(`${JSON.stringify(task, null, 2)}\n`);
       return EXIT.ok;
     }
-    const status = oneOf(values.status, 'status', STATUSES);
+    const status = oneOf(values.status, 'status', TASK_STATUSES);
     const priority = oneOf(values.priority, 'priority', PRIORITIES);
     const router = oneOf(values.router, 'router', ROUTERS);
     const limit = intOption(values.limit, 'limit', 20, 1, 1000);
