@@ -232,7 +232,8 @@ export class Coordinator {
     return results as Array<CoordinationResult | Error>;
   }
 
-  private async openTask(event: EventOf<'coordination_request'>): Promise<TaskRecord> {
+  /** Creates the task (or finds it: a redelivery); `pinnedAgent` for a direct assignment. */
+  private async openTask(event: EventOf<'coordination_request'>, pinnedAgent?: string): Promise<TaskRecord> {
     const d = event.data;
     const now = this.ledger.nowIso();
     const { task } = await this.ledger.createTask({
@@ -241,6 +242,7 @@ export class Coordinator {
       task_data: d.task_data,
       priority: d.priority,
       required_capabilities: d.required_capabilities ?? [],
+      ...(pinnedAgent ? { pinned_agent: pinnedAgent } : {}),
       requested_by: d.agent_id ?? event.source,
       status: 'queued',
       assigned_agents: [],
@@ -578,13 +580,17 @@ export class Coordinator {
 
   private async assignDirect(event: EventOf<'task_assignment'>): Promise<CoordinationResult> {
     const d = event.data;
-    const opened = await this.openTask({
-      ...event,
-      type: 'coordination_request',
-      data: { task_id: d.task_id, task_type: d.task_type, task_data: d.task_data, priority: d.priority },
-    });
+    const opened = await this.openTask(
+      {
+        ...event,
+        type: 'coordination_request',
+        data: { task_id: d.task_id, task_type: d.task_type, task_data: d.task_data, priority: d.priority },
+      },
+      d.agent_id,
+    );
     if (opened.status !== 'queued' || opened.decision || opened.outbox.length > 0)
       return this.resume(opened, true);
+    // Pinned when created; a task id first seen as a coordination request gets pinned here.
     const task = opened.pinned_agent
       ? opened
       : await this.commit(opened, (t) => ({ ...t, pinned_agent: d.agent_id }));

@@ -148,13 +148,12 @@ function fromEventBridge(body: Raw, meta: DeliveryMeta): CoordinatorEvent {
   const detail = body.detail ?? {};
   if (!isObject(detail))
     throw new ValidationError(`detail must be an object, got ${describe(detail)}`, 'detail');
-  return build(
-    type,
-    detail,
-    { ...meta, id: meta.id ?? str(body.id), time: meta.time ?? str(body.time) },
-    str(body.source) ?? 'eventbridge',
-    body,
-  );
+  return build(type, detail, envelopeMeta(body, meta), str(body.source) ?? 'eventbridge', body);
+}
+
+/** The envelope's own id and time count when the transport gave none. */
+function envelopeMeta(body: Raw, meta: DeliveryMeta): DeliveryMeta {
+  return { ...meta, id: meta.id ?? str(body.id), time: meta.time ?? str(body.time) };
 }
 
 function fromCloudEvent(body: Raw, meta: DeliveryMeta): CoordinatorEvent {
@@ -166,13 +165,7 @@ function fromCloudEvent(body: Raw, meta: DeliveryMeta): CoordinatorEvent {
   if (typeof data === 'string') data = parseJson(data, 'data');
   data = data ?? {};
   if (!isObject(data)) throw new ValidationError(`data must be an object, got ${describe(data)}`, 'data');
-  return build(
-    type,
-    data,
-    { ...meta, id: meta.id ?? str(body.id), time: meta.time ?? str(body.time) },
-    str(body.source) ?? 'cloudevents',
-    body,
-  );
+  return build(type, data, envelopeMeta(body, meta), str(body.source) ?? 'cloudevents', body);
 }
 
 function fromPubSubMessage(
