@@ -5,7 +5,6 @@ import { EXIT, usageError } from '../lib/errors';
 import { ago, table, truncate, type Command } from '../lib/io';
 import { PRIORITIES, ROUTERS, TASK_STATUSES, type TaskRecord } from '../../shared/core/model';
 
-
 /** A task as the API returns it: the ledger's record. */
 export type Task = TaskRecord;
 
