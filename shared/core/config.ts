@@ -3,7 +3,7 @@
  * runtime (local, AWS, Azure, GCP) reads its settings from here; see README "Configuration".
  * Invalid settings fail the cold start with a `ConfigError` naming the variable.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from './errors';
 
 const bool = z

@@ -3,7 +3,7 @@
  * source of truth; types are derived from them. Field names follow the public contract
  * (snake_case), see README "Event contract".
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
 export const Priority = z.enum(PRIORITIES);

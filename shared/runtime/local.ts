@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Coordinator } from '../core/coordinator/coordinator';
 import { ConfigError } from '../core/errors';
 import { type Config } from '../core/config';

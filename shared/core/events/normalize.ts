@@ -8,7 +8,7 @@
  * naming the field, so the rest of a batch goes on.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CoordinatorError, PayloadTooLargeError, UnknownMessageTypeError, ValidationError } from '../errors';
 import { DETAIL_TYPES, EVENT_SCHEMAS, EVENT_TYPES, type CoordinatorEvent, type EventType } from './schemas';
 

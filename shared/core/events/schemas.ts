@@ -2,7 +2,7 @@
  * The inbound contract: message bodies (snake_case, as the contract gives them) and the
  * canonical event the core works on. One canonical shape, whatever the transport.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AgentStatus, Priority } from '../model';
 
 const Id = z

@@ -3,7 +3,7 @@
  * every call, so provider prompt caching applies) and a compact per-call part: one line per
  * relevant agent and the task(s). Task data is fenced and declared untrusted.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { RoutingDecision } from '../model';
 import type { AgentView, LlmRequest, LlmTool, RoutingRequest } from '../ports';
 import { COORDINATION_CAPABILITY, requiredOf } from './rules-router';

@@ -3,7 +3,7 @@
  * registered, capable, available agents get work: the invalid part is dropped (and recorded),
  * and when nothing valid is left the caller lets the deterministic router decide.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { RoutingDecision } from '../model';
 import type { RoutingRequest } from '../ports';
 import { COORDINATION_CAPABILITY, requiredOf } from './rules-router';
