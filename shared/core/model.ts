@@ -94,6 +94,15 @@ export const AgentRecord = z.object({
 });
 export type AgentRecord = z.infer<typeof AgentRecord>;
 
+/** A claim check: where a large `task_data` is kept instead of the task and its assignment. */
+export const PayloadRef = z.object({
+  uri: z.string().min(1).max(2048),
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  content_type: z.literal('application/json').default('application/json'),
+});
+export type PayloadRef = z.infer<typeof PayloadRef>;
+
 /** An event waiting to be published: written with the task, cleared once the bus took it. */
 export const OutboundEvent = z.object({
   id: z.string(),

@@ -6,6 +6,7 @@
 import type {
   AgentRecord,
   OutboundEvent,
+  PayloadRef,
   RoutingDecision,
   TaskRecord,
   TaskStatus,
@@ -150,3 +151,59 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
 }
+
+// ---------------------------------------------------------------- payload store (claim check)
+
+/**
+ * Where a `task_data` too large for the bus is kept (S3, Blob Storage, a local directory). The
+ * task and its assignment carry the returned `PayloadRef` instead of the data; agents read the
+ * data through the reference.
+ */
+export interface PayloadStore {
+  readonly name: string;
+  /**
+   * Stores `body` (UTF-8 JSON) under `key` (derived from the task id, safe as an object key).
+   * Idempotent: the same key and bytes give the same reference.
+   */
+  put(key: string, body: Uint8Array): Promise<PayloadRef>;
+  /** The bytes behind a reference this store returned; `NotFoundError` when gone. */
+  get(uri: string): Promise<Uint8Array>;
+}
+
+// ---------------------------------------------------------------- telemetry
+
+export type SpanAttributes = Record<string, string | number | boolean | undefined>;
+
+/** Metric names, the same on every runtime (EMF on AWS, OpenTelemetry elsewhere). */
+export const METRICS = {
+  /** A decision executed; dimensions `router`, `path`, `action`. */
+  decisions: 'coordinator.decisions',
+  /** An LLM answer not taken; dimension `reason`. */
+  fallbacks: 'coordinator.llm.fallbacks',
+  llmLatency: 'coordinator.llm.latency',
+  llmInputTokens: 'coordinator.llm.input_tokens',
+  llmOutputTokens: 'coordinator.llm.output_tokens',
+  /** Queued tasks seen by a drain or sweep. */
+  queueDepth: 'coordinator.queue.depth',
+  /** Milliseconds from a task's creation to its assignment. */
+  assignmentLatency: 'coordinator.assignment.latency',
+  /** Deliveries by outcome; dimension `outcome` (`done`, `retry`, `dead_letter`). */
+  deliveries: 'coordinator.deliveries',
+} as const;
+export type MetricName = (typeof METRICS)[keyof typeof METRICS];
+export type MetricUnit = 'Count' | 'Milliseconds';
+
+/**
+ * Spans and metrics. Off by default (`noopTelemetry`); runtimes plug in OpenTelemetry or
+ * Powertools. Implementations must be cheap when nothing listens.
+ */
+export interface Telemetry {
+  /** Runs `fn` inside a span; the span ends when `fn` settles and records its error. */
+  span<T>(name: string, attributes: SpanAttributes, fn: () => Promise<T>): Promise<T>;
+  metric(name: MetricName, value: number, unit: MetricUnit, dimensions?: Record<string, string>): void;
+}
+
+export const noopTelemetry: Telemetry = {
+  span: (_name, _attributes, fn) => fn(),
+  metric: () => undefined,
+};
