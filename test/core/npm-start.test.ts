@@ -42,7 +42,11 @@ test('the README walk-through works as written against npm start, and state surv
   let server = await start(dataDir);
   try {
     const script = walkThrough().replaceAll('http://127.0.0.1:8787', server.url);
-    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { encoding: 'utf8' });
+    // stdin is not a socket: bash would take itself for a remote shell and source bashrc.
+    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('"assigned_agents": [\n    "nutrition-1"\n  ]');
