@@ -10,6 +10,7 @@ import { tail } from './commands/tail';
 import { tasks } from './commands/tasks';
 import { CliError, EXIT } from './lib/errors';
 import type { Command, Io } from './lib/io';
+import { didYouMean } from './lib/suggest';
 
 export const COMMANDS: Command[] = [start, send, agents, tasks, tail, replay];
 
@@ -52,9 +53,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    const names = COMMANDS.map((c) => c.name).join(', ');
+    const names = COMMANDS.map((c) => c.name);
+    const guess = didYouMean(name, names);
     io.stderr.write(
-      `error: unknown command "${name}" (commands: ${names})\nRun "agent-coordinator --help" for usage.\n`,
+      `error: unknown command "${name}"${guess ? `: did you mean "${guess}"?` : ` (commands: ${names.join(', ')})`}\n` +
+        `Run "agent-coordinator --help" for usage.\n`,
     );
     return EXIT.usage;
   }
