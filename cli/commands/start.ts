@@ -62,11 +62,8 @@ Example:
     } catch (err) {
       if (err instanceof ConfigError) throw new CliError(EXIT.usage, err.message);
       const code = (err as { code?: string }).code;
-      if (code === 'EADDRINUSE')
-        throw new CliError(
-          EXIT.failed,
-          `port ${env.PORT ?? 8787} is already in use: pick another with --port`,
-        );
+      // The runtime's own one-line message: "port 8787 is in use: set PORT or stop the other process".
+      if (code === 'EADDRINUSE' || code === 'EACCES') throw new CliError(EXIT.failed, (err as Error).message);
       throw new CliError(EXIT.failed, `failed to start: ${(err as Error).message}`);
     }
     // The server keeps the process alive; main() exits it on SIGINT/SIGTERM.

@@ -2,16 +2,14 @@
  * `npm start` and `agent-coordinator start`: the coordinator on this machine with the
  * embedded defaults, its HTTP API, and the operator dashboard at `/` fed live over `/stream`.
  */
-import path from 'node:path';
 import { loadConfig } from '../core/config';
 import { errorMessage } from '../core/errors';
 import type { StateStore } from '../core/ports';
-import { LevelStateStore } from '../adapters/local/level-store';
 import { MemoryStateStore } from '../adapters/local/memory-store';
 import { LiveFeed, type FeedOptions } from './dashboard/feed';
 import { dashboardHandlers } from './dashboard/handlers';
 import { ObservedStore } from './dashboard/observed-store';
-import { createLocalRuntime, type LocalRuntime, type LocalRuntimeOverrides } from './local';
+import { createLocalRuntime, openLevelStore, type LocalRuntime, type LocalRuntimeOverrides } from './local';
 import { startLocalServer, type RunningServer } from './local-server';
 
 export interface LocalApp {
@@ -30,10 +28,7 @@ export async function startLocalApp(
 ): Promise<LocalApp> {
   const config = loadConfig(env);
   const base: StateStore =
-    overrides.store ??
-    (config.STORE === 'memory'
-      ? new MemoryStateStore()
-      : await LevelStateStore.open(path.resolve(config.DATA_DIR, 'state')));
+    overrides.store ?? (config.STORE === 'memory' ? new MemoryStateStore() : await openLevelStore(config));
   const store = new ObservedStore(base);
   const runtime = await createLocalRuntime(env, { ...overrides, store });
   const feed = new LiveFeed(runtime, store, {
@@ -47,7 +42,7 @@ export async function startLocalApp(
   } catch (err) {
     feed.stop();
     await runtime.close();
-    throw err;
+    throw startError(err, config.PORT);
   }
   // What the cloud runtimes' schedule does: stale agents go offline, overdue tasks requeue.
   const sweeper =
@@ -72,6 +67,17 @@ export async function startLocalApp(
       await runtime.close();
     },
   };
+}
+
+/** A listen error as one line that says what to do; the code stays for callers that map it. */
+function startError(err: unknown, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES') return err;
+  const message =
+    code === 'EADDRINUSE'
+      ? `port ${port} is in use: set PORT or stop the other process`
+      : `port ${port} needs privileges this process does not have: set PORT above 1023`;
+  return Object.assign(new Error(message, { cause: err }), { code });
 }
 
 export async function main(env: Record<string, string | undefined> = process.env): Promise<LocalApp> {

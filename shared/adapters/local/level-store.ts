@@ -35,9 +35,14 @@ export class LevelStateStore implements StateStore {
     try {
       await store.db.open();
     } catch (err) {
-      throw new StoreUnavailableError(`cannot open the store at ${location}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      // LevelDB allows one process per directory: say so rather than "IO error: lock .../LOCK".
+      const locked = (err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED';
+      throw new StoreUnavailableError(
+        locked
+          ? `the store at ${location} is in use by another process (its LevelDB LOCK is held)`
+          : `cannot open the store at ${location}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     return store;
   }
