@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import { Coordinator } from '../core/coordinator/coordinator';
-import { ConfigError } from '../core/errors';
+import { ConfigError, errorMessage, StoreUnavailableError } from '../core/errors';
 import { type Config } from '../core/config';
 import { AgentStatus } from '../core/model';
 import { type Logger, type Router, type StateStore } from '../core/ports';
@@ -41,10 +41,7 @@ export async function createLocalRuntime(
   const base = runtimeBase(env, overrides, 'local', ['rules', 'openai']);
   const { config, clock, logger } = base;
   const store: StateStore =
-    overrides.store ??
-    (config.STORE === 'memory'
-      ? new MemoryStateStore()
-      : await LevelStateStore.open(path.resolve(config.DATA_DIR, 'state')));
+    overrides.store ?? (config.STORE === 'memory' ? new MemoryStateStore() : await openLevelStore(config));
   const bus =
     overrides.bus ??
     (config.STORE === 'level'
@@ -73,6 +70,25 @@ export async function createLocalRuntime(
   };
 }
 
+/** The embedded store under DATA_DIR; a directory another process holds gets a message that says so. */
+export async function openLevelStore(config: Pick<Config, 'DATA_DIR'>): Promise<LevelStateStore> {
+  try {
+    return await LevelStateStore.open(path.resolve(config.DATA_DIR, 'state'));
+  } catch (err) {
+    if (!causedBy(err, 'LEVEL_LOCKED')) throw err;
+    throw new StoreUnavailableError(
+      `DATA_DIR ${config.DATA_DIR} is in use by another coordinator: stop it, or set DATA_DIR to another folder`,
+      { cause: err },
+    );
+  }
+}
+
+function causedBy(err: unknown, code: string): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e)
+    if (e.code === code) return true;
+  return false;
+}
+
 const AgentsFile = z.object({
   agents: z.array(
     z.object({
@@ -86,12 +102,26 @@ const AgentsFile = z.object({
 
 /** Pre-registers agents from a JSON file (`{"agents": [...]}`) as Agent State Change events. */
 export async function registerAgentsFile(coordinator: Coordinator, file: string): Promise<number> {
-  let parsed: z.infer<typeof AgentsFile>;
+  let text: string;
   try {
-    parsed = AgentsFile.parse(JSON.parse(await readFile(file, 'utf8')));
+    text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`AGENTS_FILE ${file}: ${(err as Error).message}`, { cause: err });
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(err);
+    throw new ConfigError(`AGENTS_FILE ${file}: cannot read it: ${reason}`, { cause: err });
   }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`AGENTS_FILE ${file}: not valid JSON: ${errorMessage(err)}`, { cause: err });
+  }
+  const result = AgentsFile.safeParse(json);
+  if (!result.success) {
+    throw new ConfigError(`AGENTS_FILE ${file}: ${describeIssue(json, result.error.issues[0])}`, {
+      cause: result.error,
+    });
+  }
+  const parsed = result.data;
   for (const a of parsed.agents) {
     await coordinator.handle(
       {
@@ -105,4 +135,16 @@ export async function registerAgentsFile(coordinator: Coordinator, file: string)
     );
   }
   return parsed.agents.length;
+}
+
+/** One line for the first problem: which agent (index and id) and which field, in words. */
+function describeIssue(json: unknown, issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return 'invalid';
+  const [top, index, ...field] = issue.path;
+  if (top !== 'agents') return `${issue.message} (expected {"agents": [...]})`;
+  if (typeof index !== 'number') return `"agents": ${issue.message}`;
+  const entry = (json as { agents: unknown[] }).agents[index];
+  const id = (entry as { agent_id?: unknown } | null)?.agent_id;
+  const who = `agent #${index}${typeof id === 'string' ? ` ("${id}")` : ''}`;
+  return field.length ? `${who}, field "${field.join('.')}": ${issue.message}` : `${who}: ${issue.message}`;
 }
