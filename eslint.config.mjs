@@ -1,9 +1,31 @@
-// Lint: typescript-eslint's recommended rules, plus the architecture rule: the core
-// (shared/ outside adapters/ and runtime/) never imports a cloud SDK or an adapter.
+// Lint: typescript-eslint's recommended rules, plus the architecture rules: the core
+// (shared/ outside adapters/ and runtime/) never imports a cloud SDK, a telemetry SDK or an
+// adapter; use cases reach the store only through the domain services' verbs.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const CLOUD_SDKS = ['@aws-sdk/*', '@azure/*', '@google-cloud/*', '@smithy/*', 'aws-lambda', 'classic-level'];
+const CLOUD_SDKS = [
+  '@aws-sdk/*',
+  '@azure/*',
+  '@google-cloud/*',
+  '@smithy/*',
+  '@aws-lambda-powertools/*',
+  '@opentelemetry/*',
+  'aws-lambda',
+  'classic-level',
+];
+
+const CORE_PATTERNS = [
+  {
+    group: CLOUD_SDKS,
+    message:
+      'The core is cloud-agnostic: cloud and telemetry SDKs belong in shared/adapters/ and a runtime composition root.',
+  },
+  {
+    group: ['**/adapters/**', '**/runtime/**'],
+    message: 'The core talks to the world through ports (shared/core/ports.ts), never through an adapter.',
+  },
+];
 
 export default tseslint.config(
   {
@@ -47,20 +69,20 @@ export default tseslint.config(
   },
   {
     files: ['shared/core/**/*.ts', 'shared/http/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: CORE_PATTERNS }] },
+  },
+  {
+    files: ['shared/core/usecases/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
+            ...CORE_PATTERNS,
             {
-              group: CLOUD_SDKS,
+              group: ['**/services/records'],
               message:
-                'The core is cloud-agnostic: cloud SDKs belong in shared/adapters/ and a runtime composition root.',
-            },
-            {
-              group: ['**/adapters/**', '**/runtime/**'],
-              message:
-                'The core talks to the world through ports (shared/core/ports.ts), never through an adapter.',
+                'Use cases change records through the registry and the task ledger (domain verbs), not the raw store.',
             },
           ],
         },

@@ -152,19 +152,3 @@ export type TaskRecord = z.infer<typeof TaskRecord>;
 export function queueOrderKey(task: Pick<TaskRecord, 'priority' | 'created_at' | 'task_id'>): string {
   return `${PRIORITY_RANK[task.priority]}#${task.created_at}#${task.task_id}`;
 }
-
-export function hasFreeSlot(agent: AgentRecord): boolean {
-  return agent.status === 'available' && agent.active_tasks < agent.max_concurrent_tasks;
-}
-
-/** An agent can take a task when it has every required capability. */
-export function isCapable(agent: AgentRecord, required: readonly string[]): boolean {
-  return required.every((c) => agent.capabilities.includes(c));
-}
-
-/** The capabilities a task needs: explicit ones, else its task type. */
-export function requiredCapabilities(
-  task: Pick<TaskRecord, 'required_capabilities' | 'task_type'>,
-): string[] {
-  return task.required_capabilities.length > 0 ? task.required_capabilities : [task.task_type];
-}

@@ -129,10 +129,10 @@ async function route(options: HttpApiOptions, req: ApiRequest): Promise<ApiRespo
       const parsed = TaskStatus.safeParse(status);
       if (!parsed.success)
         throw new ValidationError(`status must be one of ${TaskStatus.options.join(', ')}`, 'status');
-      return json(200, { tasks: await coordinator.ledger.listTasks(parsed.data, limit) });
+      return json(200, { tasks: await coordinator.listTasks(parsed.data, limit) });
     }
     const all = (
-      await Promise.all(TaskStatus.options.map((s) => coordinator.ledger.listTasks(s, limit)))
+      await Promise.all(TaskStatus.options.map((s) => coordinator.listTasks(s, limit)))
     ).flat();
     all.sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
     return json(200, { tasks: all.slice(0, limit) });

@@ -72,8 +72,8 @@ function serviceBusDriver(make: () => Harness): ScenarioDriver {
       expect(h.rejected.sent).toEqual([]);
     },
     published: async () => published(topic),
-    task: (id) => h.runtime.coordinator.ledger.getTask(id),
-    agent: (id) => h.runtime.coordinator.ledger.getAgent(id),
+    task: (id) => h.runtime.coordinator.findTask(id),
+    agent: (id) => h.runtime.coordinator.findAgent(id),
     async restart() {
       // A new instance (cold start) over the same store; assignments go to the same topic.
       const next = make();

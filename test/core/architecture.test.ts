@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 
 const root = path.resolve(__dirname, '../..');
 const CLOUD =
-  /(?:from\s+|require\(\s*|import\(\s*)['"](@aws-sdk\/|@azure\/|@google-cloud\/|@smithy\/|aws-lambda|classic-level)/;
+  /(?:from\s+|require\(\s*|import\(\s*)['"](@aws-sdk\/|@azure\/|@google-cloud\/|@smithy\/|@aws-lambda-powertools\/|@opentelemetry\/|aws-lambda|classic-level)/;
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -52,4 +52,21 @@ test('the lint rule rejects a cloud SDK or an adapter imported into the core', (
   const adapter = "import { LocalBus } from '../adapters/local/local-bus';\nexport const b = LocalBus;\n";
   expect(lint(adapter, 'shared/core/coordinator/leak.ts')).toContain('no-restricted-imports');
   expect(lint(sdk, 'shared/adapters/aws/ok.ts')).not.toContain('no-restricted-imports');
+});
+
+test('the rule holds in every folder of the core, and use cases reach records only through services', () => {
+  const sdk = "import { trace } from '@opentelemetry/api';\nexport const t = trace;\n";
+  for (const folder of ['coordinator', 'usecases', 'usecases/sweep', 'services', 'outbox', 'routing', 'events'])
+    expect(lint(sdk, `shared/core/${folder}/leak.ts`)).toContain('no-restricted-imports');
+  const raw = "import { VersionedRecords } from '../services/records';\nexport const r = VersionedRecords;\n";
+  expect(lint(raw, 'shared/core/usecases/leak.ts')).toContain('no-restricted-imports');
+  expect(lint(raw, 'shared/core/coordinator/ok.ts')).not.toContain('no-restricted-imports');
+});
+
+test('every core file stays under 300 lines: one use case or service per file', () => {
+  const core = files(path.join(root, 'shared/core'));
+  const big = core
+    .map((f) => ({ f: path.relative(root, f), n: readFileSync(f, 'utf8').split('\n').length }))
+    .filter(({ n }) => n > 330);
+  expect(big).toEqual([]);
 });

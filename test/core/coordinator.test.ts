@@ -35,8 +35,8 @@ function setup(
   };
   const register = (agent_id: string, capabilities: string[], max = 2, new_state = 'available') =>
     send({ type: 'agent_state_change', agent_id, new_state, capabilities, max_concurrent_tasks: max });
-  const task = (id: string) => coordinator.ledger.getTask(id);
-  const agent = (id: string) => coordinator.ledger.getAgent(id);
+  const task = (id: string) => coordinator.findTask(id);
+  const agent = (id: string) => coordinator.findAgent(id);
   return { clock, store, bus, coordinator, send, register, task, agent };
 }
 

@@ -64,7 +64,7 @@ async function setup(env: Record<string, string> = {}) {
       agent_id: 'wpa-1',
     });
     expect(o?.status).toBe('done');
-    return (await coordinator.ledger.getTask(task_id))!;
+    return (await coordinator.findTask(task_id))!;
   };
   return { coordinator, router, bus, route };
 }
@@ -236,7 +236,7 @@ test('the fast path makes no call when one capable agent is free', async () => {
   await coordinator.handle({ type: 'agent_state_change', agent_id: 'npa-2', new_state: 'busy' });
   await coordinator.handle({ type: 'coordination_request', task_id: 'fp', task_type: 'nutrition_analysis' });
   expect(server.requests).toHaveLength(0);
-  expect((await coordinator.ledger.getTask('fp'))?.decision).toMatchObject({
+  expect((await coordinator.findTask('fp'))?.decision).toMatchObject({
     router: 'rules',
     path: 'fast_path:single_capable',
     target_agents: ['npa-1'],

@@ -29,10 +29,10 @@ function inProcessDriver(open: () => Promise<StateStore>): ScenarioDriver & { cl
       return bus.list();
     },
     async task(id) {
-      return (await ready()).ledger.getTask(id);
+      return (await ready()).findTask(id);
     },
     async agent(id) {
-      return (await ready()).ledger.getAgent(id);
+      return (await ready()).findAgent(id);
     },
     async restart() {
       await store?.close?.();

@@ -11,9 +11,9 @@
 import { errorMessage, RouterError } from '../errors';
 import type { Clock, LlmClient, LlmResponse, Logger, Router, RouterResult, RoutingRequest } from '../ports';
 import { buildRequest, estimateTokens, BATCH_TOOL_NAME } from './prompt';
-import { candidatesFor, decideByRules } from './rules-router';
+import { decideByRules } from './rules-router';
 import { parseDecision, validateDecision } from './validate';
-import { viewHasFreeSlot } from './agent-view';
+import { capableCandidates, hasFreeSlot } from './eligibility';
 import { CircuitBreaker, LlmBudget } from './guards';
 
 export interface LlmRouterOptions {
@@ -31,8 +31,8 @@ export interface LlmRouterOptions {
 
 /** An obvious decision, or undefined when the task needs judgement. */
 export function fastPathDecision(request: RoutingRequest): RouterResult | undefined {
-  const capable = candidatesFor(request);
-  const free = capable.filter(viewHasFreeSlot);
+  const capable = capableCandidates(request.task, request.agents);
+  const free = capable.filter(hasFreeSlot);
   if (free.length === 1) return decideByRules(request, 'fast_path:single_capable');
   if (free.length === 0 && capable.length > 0) return decideByRules(request, 'fast_path:none_free');
   return undefined;

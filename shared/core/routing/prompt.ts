@@ -6,8 +6,7 @@
 import * as z from 'zod';
 import { RoutingDecision } from '../model';
 import type { AgentView, LlmRequest, LlmTool, RoutingRequest } from '../ports';
-import { COORDINATION_CAPABILITY, requiredOf } from './rules-router';
-import { isCapableView } from './agent-view';
+import { COORDINATION_CAPABILITY, isCapable, requiredCapabilities } from './eligibility';
 
 export const DECISION_TOOL_NAME = 'route_task';
 export const BATCH_TOOL_NAME = 'route_tasks';
@@ -70,7 +69,7 @@ export function relevantAgents(requests: readonly RoutingRequest[]): AgentView[]
   const relevant = agents.filter(
     (a) =>
       a.capabilities.includes(COORDINATION_CAPABILITY) ||
-      requests.some((r) => isCapableView(a, requiredOf(r.task))),
+      requests.some((r) => isCapable(a, requiredCapabilities(r.task))),
   );
   const anyCapable = relevant.some((a) => !a.capabilities.includes(COORDINATION_CAPABILITY));
   const chosen = anyCapable ? relevant : agents;
@@ -83,7 +82,7 @@ export function renderTask(request: RoutingRequest): string {
     `task_id: ${t.task_id}`,
     `task_type: ${t.task_type}`,
     `priority: ${t.priority}`,
-    `required_capabilities: ${requiredOf(t).join(',')}`,
+    `required_capabilities: ${requiredCapabilities(t).join(',')}`,
   ];
   if (t.requested_by) lines.push(`requested_by: ${t.requested_by}`);
   if (t.failed_agents.length > 0) lines.push(`failed_on: ${t.failed_agents.join(',')}`);

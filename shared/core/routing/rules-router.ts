@@ -3,11 +3,14 @@
  * Capability match, then availability, then least load (ratio, then count), then id for a
  * stable tie-break. It never fails and never calls anything.
  */
-import { isCapableView, loadRatio, viewHasFreeSlot } from './agent-view';
-import type { AgentView, Router, RouterResult, RoutingRequest } from '../ports';
-
-/** Capability that marks an agent able to coordinate (receive `delegate_coordination`). */
-export const COORDINATION_CAPABILITY = 'coordination';
+import {
+  capableCandidates,
+  coordinationCandidates,
+  hasFreeSlot,
+  leastLoaded,
+  requiredCapabilities,
+} from './eligibility';
+import type { Router, RouterResult, RoutingRequest } from '../ports';
 
 export class RulesRouter implements Router {
   readonly name = 'rules';
@@ -21,28 +24,10 @@ export class RulesRouter implements Router {
   }
 }
 
-export function requiredOf(task: RoutingRequest['task']): string[] {
-  return task.required_capabilities.length > 0 ? task.required_capabilities : [task.task_type];
-}
-
-/** Capable agents not excluded for this task (failed on it before). */
-export function candidatesFor(request: RoutingRequest): AgentView[] {
-  const required = requiredOf(request.task);
-  const excluded = new Set(request.task.failed_agents);
-  return request.agents.filter((a) => !excluded.has(a.agent_id) && isCapableView(a, required));
-}
-
-export function leastLoaded(agents: readonly AgentView[]): AgentView | undefined {
-  return [...agents].sort(
-    (a, b) =>
-      loadRatio(a) - loadRatio(b) || a.active_tasks - b.active_tasks || a.agent_id.localeCompare(b.agent_id),
-  )[0];
-}
-
 export function decideByRules(request: RoutingRequest, path = 'rules'): RouterResult {
-  const required = requiredOf(request.task);
-  const capable = candidatesFor(request);
-  const free = capable.filter(viewHasFreeSlot);
+  const required = requiredCapabilities(request.task);
+  const capable = capableCandidates(request.task, request.agents);
+  const free = capable.filter(hasFreeSlot);
   const priority = request.task.priority;
   const best = leastLoaded(free);
   if (best) {
@@ -61,14 +46,7 @@ export function decideByRules(request: RoutingRequest, path = 'rules'): RouterRe
       priority,
     });
   }
-  const coordinator = leastLoaded(
-    request.agents.filter(
-      (a) =>
-        viewHasFreeSlot(a) &&
-        a.capabilities.includes(COORDINATION_CAPABILITY) &&
-        !request.task.failed_agents.includes(a.agent_id),
-    ),
-  );
+  const coordinator = leastLoaded(coordinationCandidates(request.task, request.agents));
   if (coordinator) {
     return result(path, {
       action: 'delegate_coordination',

@@ -6,8 +6,7 @@
 import * as z from 'zod';
 import { RoutingDecision } from '../model';
 import type { RoutingRequest } from '../ports';
-import { COORDINATION_CAPABILITY, requiredOf } from './rules-router';
-import { isCapableView, viewHasFreeSlot } from './agent-view';
+import { COORDINATION_CAPABILITY, hasFreeSlot, isCapable, requiredCapabilities } from './eligibility';
 
 export interface ValidatedDecision {
   decision: RoutingDecision;
@@ -33,7 +32,7 @@ export function validateDecision(
 ): ValidatedDecision | undefined {
   const dropped: string[] = [];
   const byId = new Map(request.agents.map((a) => [a.agent_id, a]));
-  const required = requiredOf(request.task);
+  const required = requiredCapabilities(request.task);
   const failed = new Set(request.task.failed_agents);
   const needsTargets = decision.action === 'assign_task' || decision.action === 'delegate_coordination';
 
@@ -43,9 +42,9 @@ export function validateDecision(
     const need = decision.action === 'delegate_coordination' ? [COORDINATION_CAPABILITY] : required;
     if (!agent) dropped.push(`${id}: not a registered agent`);
     else if (failed.has(id)) dropped.push(`${id}: already failed this task`);
-    else if (!isCapableView(agent, need))
+    else if (!isCapable(agent, need))
       dropped.push(`${id}: lacks ${need.filter((c) => !agent.capabilities.includes(c)).join(', ')}`);
-    else if (!viewHasFreeSlot(agent))
+    else if (!hasFreeSlot(agent))
       dropped.push(
         `${id}: not available (${agent.status}, ${agent.active_tasks}/${agent.max_concurrent_tasks})`,
       );

@@ -1,17 +1,20 @@
 /**
- * Optimistic read-modify-write over the state store, plus the record factories. Every change
- * to an agent or a task goes through `updateAgent` / `updateTask`: read, apply a pure change,
- * write conditioned on the version read, and on a lost race read again.
+ * Versioned records over the state store: counted reads, conditional writes and the one
+ * optimistic read-modify-write loop that the registry and the task ledger run their changes
+ * through. A change is a pure function of the current record; on a lost race the record is
+ * read again and the change re-applied. Use cases never call this directly: they use the
+ * registry's and the ledger's domain verbs.
  */
 import { ConditionFailedError } from '../errors';
-import type { AgentRecord, TaskRecord } from '../model';
+import type { AgentRecord, TaskRecord, TaskStatus } from '../model';
 import type { Clock, StateStore } from '../ports';
 
 const MAX_CAS_ATTEMPTS = 12;
 
+/** Returns the changed record, or undefined for "nothing to do". */
 export type Change<T> = (current: T) => T | undefined;
 
-export class Ledger {
+export class VersionedRecords {
   /** Round trips to the store, for benchmarks. */
   readonly stats = { reads: 0, writes: 0, conflicts: 0 };
 
@@ -20,6 +23,10 @@ export class Ledger {
     private readonly clock: Clock,
     private readonly recordTtlSeconds: number,
   ) {}
+
+  now(): number {
+    return this.clock.now();
+  }
 
   nowIso(): string {
     return new Date(this.clock.now()).toISOString();
@@ -44,7 +51,7 @@ export class Ledger {
     return this.store.listAgents();
   }
 
-  async listTasks(status: TaskRecord['status'], limit?: number): Promise<TaskRecord[]> {
+  async listTasks(status: TaskStatus, limit?: number): Promise<TaskRecord[]> {
     this.stats.reads += 1;
     return this.store.listTasksByStatus(status, limit);
   }
@@ -64,10 +71,10 @@ export class Ledger {
   }
 
   /**
-   * Applies `change` to the current task. `change` returns undefined for "nothing to do".
-   * `current` may be passed to save the first read when the caller just read it.
+   * Applies `change` to the current task. `current` may be passed to save the first read when
+   * the caller just read it.
    */
-  async updateTask(
+  updateTask(
     taskId: string,
     change: Change<TaskRecord>,
     current?: TaskRecord,
@@ -80,7 +87,7 @@ export class Ledger {
     );
   }
 
-  async updateAgent(
+  updateAgent(
     agentId: string,
     change: Change<AgentRecord>,
     current?: AgentRecord,

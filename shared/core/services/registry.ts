@@ -1,0 +1,121 @@
+/**
+ * The agent registry: registration and heartbeats, slot claims and releases, going offline.
+ * Every verb runs its own optimistic loop over the agent record, so a slot is claimed only on
+ * an agent that still has one free, whatever other deliveries do at the same moment.
+ */
+import type { AgentRecord, AgentStatus } from '../model';
+import type { Clock } from '../ports';
+import { hasFreeSlot } from '../routing/eligibility';
+import type { VersionedRecords } from './records';
+
+export interface Registration {
+  agent_id: string;
+  new_state: AgentStatus;
+  capabilities?: string[];
+  max_concurrent_tasks?: number;
+}
+
+export interface ClaimOptions {
+  /** Claim even when the agent is full or unavailable (repairs a slot the ledger says it holds). */
+  force?: boolean;
+  /** Agents read moments ago: saves the read, and is kept current with the claim. */
+  snapshot?: Map<string, AgentRecord>;
+}
+
+export class Registry {
+  constructor(
+    private readonly records: VersionedRecords,
+    private readonly clock: Clock,
+    private readonly heartbeatTtlMs: number,
+    private readonly defaultMaxConcurrentTasks: number,
+  ) {}
+
+  get(agentId: string): Promise<AgentRecord | undefined> {
+    return this.records.getAgent(agentId);
+  }
+
+  list(): Promise<AgentRecord[]> {
+    return this.records.listAgents();
+  }
+
+  /** True when the agent's heartbeat is older than the TTL and it is not already offline. */
+  isStale(agent: AgentRecord, now = this.clock.now()): boolean {
+    return agent.status !== 'offline' && this.heartbeatAge(agent, now) > this.heartbeatTtlMs;
+  }
+
+  heartbeatAge(agent: AgentRecord, now = this.clock.now()): number {
+    return now - Date.parse(agent.last_heartbeat);
+  }
+
+  /** Registers the agent or updates it; either way it counts as a heartbeat. */
+  register(r: Registration): Promise<AgentRecord> {
+    const now = this.records.nowIso();
+    return this.records.upsertAgent(r.agent_id, (current) => ({
+      agent_id: r.agent_id,
+      capabilities: r.capabilities ?? current?.capabilities ?? [],
+      status: r.new_state,
+      active_task_ids: current?.active_task_ids ?? [],
+      active_tasks: current?.active_tasks ?? 0,
+      max_concurrent_tasks:
+        r.max_concurrent_tasks ?? current?.max_concurrent_tasks ?? this.defaultMaxConcurrentTasks,
+      last_heartbeat: now,
+      registered_at: current?.registered_at ?? now,
+      updated_at: now,
+      ...(current?.last_error ? { last_error: current.last_error } : {}),
+      version: 1,
+      ttl: 0,
+    }));
+  }
+
+  /** Adds the task to the agent's slots if one is free (or `force`). Idempotent. */
+  async claimSlot(agentId: string, taskId: string, options: ClaimOptions = {}): Promise<boolean> {
+    let ok = false;
+    const updated = await this.records.updateAgent(
+      agentId,
+      (a) => {
+        ok = false;
+        if (a.active_task_ids.includes(taskId)) {
+          ok = true;
+          return undefined;
+        }
+        if (!options.force && !hasFreeSlot(a)) return undefined;
+        a.active_task_ids = [...a.active_task_ids, taskId];
+        ok = true;
+        return a;
+      },
+      options.snapshot?.get(agentId),
+    );
+    if (updated && options.snapshot) options.snapshot.set(agentId, updated);
+    return ok;
+  }
+
+  async releaseSlot(agentId: string, taskId: string): Promise<void> {
+    await this.records.updateAgent(agentId, (a) => {
+      if (!a.active_task_ids.includes(taskId)) return undefined;
+      a.active_task_ids = a.active_task_ids.filter((id) => id !== taskId);
+      return a;
+    });
+  }
+
+  async releaseSlots(agentIds: readonly string[], taskId: string): Promise<void> {
+    for (const agentId of agentIds) await this.releaseSlot(agentId, taskId);
+  }
+
+  /** Marks the agent offline if it is still stale; returns it when this call took it offline. */
+  async goOfflineIfStale(agent: AgentRecord): Promise<AgentRecord | undefined> {
+    const updated = await this.records.updateAgent(
+      agent.agent_id,
+      (a) => {
+        if (!this.isStale(a)) return undefined;
+        a.status = 'offline';
+        return a;
+      },
+      agent,
+    );
+    return updated?.status === 'offline' ? updated : undefined;
+  }
+
+  async recordError(agentId: string, message: string): Promise<void> {
+    await this.records.updateAgent(agentId, (a) => ({ ...a, last_error: message.slice(0, 1000) }));
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The task ledger: a task's life from opened to closed. Every verb is one conditional write
+ * (its optimistic loop inside), and the events a change owes the world are committed in the
+ * same write, in the task's outbox.
+ */
+import { NotFoundError } from '../errors';
+import {
+  TERMINAL_TASK_STATUSES,
+  type DecisionRecord,
+  type Priority,
+  type TaskRecord,
+  type TaskStatus,
+} from '../model';
+import { assignmentEvent, outcomeEvent } from '../outbox/events';
+import type { Change, VersionedRecords } from './records';
+
+const MAX_HISTORY = 20;
+
+/** What a new task is made of; the ledger adds the bookkeeping. */
+export interface NewTask {
+  task_id: string;
+  task_type: string;
+  task_data?: unknown;
+  priority: Priority;
+  required_capabilities: string[];
+  pinned_agent?: string;
+  requested_by?: string;
+  created_at?: string;
+}
+
+export class TaskLedger {
+  constructor(
+    private readonly records: VersionedRecords,
+    private readonly maxAttempts: number,
+    private readonly defaultTaskDurationMs: number,
+  ) {}
+
+  get(taskId: string): Promise<TaskRecord | undefined> {
+    return this.records.getTask(taskId);
+  }
+
+  list(status: TaskStatus, limit?: number): Promise<TaskRecord[]> {
+    return this.records.listTasks(status, limit);
+  }
+
+  /** Creates the task, queued, unless it exists (a redelivery); returns the stored one either way. */
+  async open(spec: NewTask): Promise<TaskRecord> {
+    const now = this.records.nowIso();
+    const { task } = await this.records.createTask({
+      task_id: spec.task_id,
+      task_type: spec.task_type,
+      task_data: spec.task_data,
+      priority: spec.priority,
+      required_capabilities: spec.required_capabilities,
+      ...(spec.pinned_agent ? { pinned_agent: spec.pinned_agent } : {}),
+      requested_by: spec.requested_by,
+      status: 'queued',
+      assigned_agents: [],
+      completed_agents: [],
+      failed_agents: [],
+      attempts: 0,
+      dependencies: [],
+      history: [],
+      outbox: [],
+      created_at: spec.created_at ?? now,
+      updated_at: now,
+      version: 1,
+      ttl: this.records.ttl(),
+    });
+    return task;
+  }
+
+  /** Pins a task to the agent a direct assignment names. */
+  pin(task: TaskRecord, agentId: string): Promise<TaskRecord> {
+    return this.commit(task, (t) => ({ ...t, pinned_agent: agentId }));
+  }
+
+  /** A queued task is rejected for good, with a `Task Rejected` event to its requester. */
+  reject(task: TaskRecord, record: DecisionRecord, reason: string): Promise<TaskRecord> {
+    return this.commit(task, (t) => {
+      if (t.status !== 'queued') return undefined;
+      t.status = 'rejected';
+      t.reason = reason;
+      t.completed_at = this.records.nowIso();
+      pushDecision(t, record);
+      t.outbox.push(outcomeEvent(t, 'Task Rejected', this.records.nowIso()));
+      return t;
+    });
+  }
+
+  /** A queued task stays queued with the decision that keeps it there (and what it waits for). */
+  keepQueued(task: TaskRecord, record: DecisionRecord, dependencies: string[]): Promise<TaskRecord> {
+    return this.commit(task, (t) => {
+      if (t.status !== 'queued') return undefined;
+      t.dependencies = dependencies;
+      pushDecision(t, record);
+      return t;
+    });
+  }
+
+  /**
+   * Commits a queued task as assigned to `agents` (whose slots the caller claimed), with one
+   * `Task Assignment` per agent in the outbox and a deadline from the estimated duration.
+   * Returns the stored task: not assigned to `agents` when another delivery won the race.
+   */
+  commitAssignment(
+    task: TaskRecord,
+    agents: string[],
+    record: DecisionRecord,
+    durationMin?: number,
+  ): Promise<TaskRecord> {
+    return this.commit(task, (t) => {
+      if (t.status !== 'queued') return undefined;
+      const now = this.records.now();
+      t.status = 'assigned';
+      t.assigned_agents = agents;
+      t.completed_agents = [];
+      t.attempts += 1;
+      t.assigned_at = new Date(now).toISOString();
+      const durationMs = durationMin ? durationMin * 60_000 : this.defaultTaskDurationMs;
+      t.deadline_at = new Date(now + durationMs).toISOString();
+      if (record.priority) t.priority = record.priority;
+      pushDecision(t, record);
+      for (const agentId of agents) t.outbox.push(assignmentEvent(t, agentId, record, t.assigned_at));
+      return t;
+    });
+  }
+
+  /**
+   * Takes one agent off an assigned task. `failedOnIt`: the agent failed it (never chosen
+   * again). When no agent is left the task goes back to the queue, or fails once its attempts
+   * are used up (with a `Task Failed` event). Undefined when the task is unknown.
+   */
+  unassign(
+    taskId: string,
+    agentId: string,
+    reason: string,
+    failedOnIt: boolean,
+  ): Promise<TaskRecord | undefined> {
+    return this.records.updateTask(taskId, (t) => {
+      if (t.status !== 'assigned' || !t.assigned_agents.includes(agentId)) return undefined;
+      t.assigned_agents = t.assigned_agents.filter((a) => a !== agentId);
+      if (failedOnIt && !t.failed_agents.includes(agentId)) t.failed_agents = [...t.failed_agents, agentId];
+      t.error = reason;
+      if (t.assigned_agents.length > 0) return t;
+      if (t.attempts >= this.maxAttempts) {
+        t.status = 'failed';
+        t.completed_at = this.records.nowIso();
+        t.outbox.push(outcomeEvent(t, 'Task Failed', this.records.nowIso()));
+      } else {
+        t.status = 'queued';
+        t.deadline_at = undefined;
+      }
+      return t;
+    });
+  }
+
+  /**
+   * Records an agent's completion; the task closes when every assigned agent has completed.
+   * `ignored` says why nothing changed (already closed, not assigned to it, reported twice).
+   */
+  async complete(
+    task: TaskRecord,
+    agentId: string,
+    result: unknown,
+  ): Promise<{ task: TaskRecord | undefined; ignored?: string }> {
+    let ignored: string | undefined;
+    const updated = await this.records.updateTask(
+      task.task_id,
+      (t) => {
+        ignored = completionRefusal(t, agentId);
+        if (ignored) return undefined;
+        t.completed_agents = [...t.completed_agents, agentId];
+        if (result !== undefined) {
+          t.result =
+            t.assigned_agents.length > 1 ? { ...(asRecord(t.result) ?? {}), [agentId]: result } : result;
+        }
+        if (t.assigned_agents.every((a) => t.completed_agents.includes(a))) {
+          t.status = 'completed';
+          t.completed_at = this.records.nowIso();
+        }
+        return t;
+      },
+      task,
+    );
+    return { task: updated, ...(ignored ? { ignored } : {}) };
+  }
+
+  /** A queued task whose dependency failed or was rejected fails too. */
+  failOnDependency(taskId: string, dependencyId: string, dependencyStatus: TaskStatus) {
+    return this.records.updateTask(taskId, (t) => {
+      if (t.status !== 'queued') return undefined;
+      t.status = 'failed';
+      t.error = `dependency ${dependencyId} ${dependencyStatus}`;
+      t.completed_at = this.records.nowIso();
+      t.outbox.push(outcomeEvent(t, 'Task Failed', this.records.nowIso()));
+      return t;
+    });
+  }
+
+  /** Removes the events the bus accepted from the outbox. */
+  async clearOutbox(task: TaskRecord, sentIds: readonly string[]): Promise<TaskRecord> {
+    const sent = new Set(sentIds);
+    const cleared = await this.records.updateTask(
+      task.task_id,
+      (t) => {
+        if (!t.outbox.some((e) => sent.has(e.id))) return undefined;
+        t.outbox = t.outbox.filter((e) => !sent.has(e.id));
+        return t;
+      },
+      task,
+    );
+    return cleared ?? task;
+  }
+
+  /** Writes a change starting from the version the caller holds; the task must exist. */
+  private async commit(task: TaskRecord, change: Change<TaskRecord>): Promise<TaskRecord> {
+    const result = await this.records.updateTask(task.task_id, change, task);
+    if (!result) throw new NotFoundError(`task ${task.task_id} disappeared`);
+    return result;
+  }
+}
+
+function pushDecision(t: TaskRecord, record: DecisionRecord): void {
+  t.decision = record;
+  t.history = [...t.history, record].slice(-MAX_HISTORY);
+}
+
+function completionRefusal(t: TaskRecord, agentId: string): string | undefined {
+  if (TERMINAL_TASK_STATUSES.includes(t.status)) return `task is already ${t.status}`;
+  if (t.status !== 'assigned' || !t.assigned_agents.includes(agentId))
+    return `task is not assigned to ${agentId}`;
+  if (t.completed_agents.includes(agentId)) return `${agentId} already reported completion`;
+  return undefined;
+}
+
+function asRecord(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : undefined;
+}
