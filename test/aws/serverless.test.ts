@@ -1,13 +1,14 @@
 /**
- * The serverless app: `npm run package:aws` (esbuild bundles + `serverless package`, no
- * credentials) produces one artifact per function and a least-privilege template; then the
- * built functions run under `serverless offline` and are invoked with the real Lambda client.
+ * The serverless app: plain `serverless package` (serverless-esbuild bundles inside it, no prior
+ * build, no credentials) produces one artifact per function and a least-privilege template; then
+ * the functions run under `serverless offline` and are invoked with the real Lambda client.
  */
 import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -21,11 +22,23 @@ import { sqsEvent, sqsRecord } from './lambda-events';
 jest.setTimeout(120_000);
 const root = path.resolve(__dirname, '../..');
 const FUNCTIONS = ['direct', 'eventbridge', 'schedule', 'sqs'];
+const workFolder = `.esbuild/serverless-test-${process.pid}`;
+/** Where `serverless package --package` writes the artifacts and templates. */
+const out = mkdtempSync(path.join(os.tmpdir(), 'sls-package-'));
 
 /** The environment without AWS credentials or settings: packaging must not need them. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  return { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', ...extra };
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'SERVERLESS_PLUGIN_SET'),
+  );
+  return {
+    ...env,
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+    // Its own esbuild work folder: another serverless run in this tree empties the default one.
+    SERVERLESS_ESBUILD_WORK_FOLDER: workFolder,
+    ...extra,
+  };
 }
 
 interface TemplateResource {
@@ -38,30 +51,42 @@ let template: Template;
 let packageOutput = '';
 
 beforeAll(async () => {
-  const { stdout } = await promisify(execFile)('npm', ['run', 'package:aws'], {
-    cwd: root,
-    env: cleanEnv(),
-    maxBuffer: 10e6,
-  });
-  packageOutput = stdout;
-  template = JSON.parse(
-    readFileSync(path.join(root, '.serverless/cloudformation-template-update-stack.json'), 'utf8'),
+  // What CI runs: plain `serverless package` on a tree with no dist/ bundles needed.
+  const { stdout, stderr } = await promisify(execFile)(
+    process.execPath,
+    ['node_modules/serverless/bin/serverless.js', 'package', '--package', out],
+    { cwd: root, env: cleanEnv(), maxBuffer: 10e6 },
   );
+  packageOutput = stdout + stderr;
+  template = JSON.parse(readFileSync(path.join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
+});
+
+afterAll(() => {
+  rmSync(out, { recursive: true, force: true });
+  rmSync(path.join(root, workFolder), { recursive: true, force: true });
 });
 
 const resources = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
-test('package:aws builds each function with esbuild, prints its size, and packages one artifact per function', () => {
+test('serverless package bundles each function with esbuild and packages one artifact per function', () => {
+  expect(packageOutput).toMatch(/Service packaged/);
   for (const fn of FUNCTIONS) {
-    expect(packageOutput).toMatch(new RegExp(`dist/aws/${fn}/index\\.js\\s+[\\d.]+ KiB`));
-    const zip = path.join(root, '.serverless', `${fn}.zip`);
+    const zip = path.join(out, `${fn}.zip`);
     expect(existsSync(zip)).toBe(true);
     const bytes = readFileSync(zip);
-    expect(bytes.includes(Buffer.from(`dist/aws/${fn}/index.js`))).toBe(true);
+    expect(bytes.includes(Buffer.from(`functions/${fn}.js`))).toBe(true);
+    expect(bytes.includes(Buffer.from(`functions/${fn}.js.map`))).toBe(true);
+    // Only its own bundle (file names are stored uncompressed): no other function, no node_modules.
     for (const other of FUNCTIONS.filter((f) => f !== fn))
-      expect(bytes.includes(Buffer.from(`dist/aws/${other}/`))).toBe(false);
+      expect(bytes.includes(Buffer.from(`functions/${other}.js`))).toBe(false);
+    expect(bytes.includes(Buffer.from('node_modules/'))).toBe(false);
   }
-  expect(resources('AWS::Lambda::Function')).toHaveLength(FUNCTIONS.length);
+  const lambdas = resources('AWS::Lambda::Function');
+  expect(lambdas).toHaveLength(FUNCTIONS.length);
+  for (const [, fn] of lambdas) {
+    expect(fn.Properties.Runtime).toBe('nodejs22.x');
+    expect(fn.Properties.Handler).toMatch(/^functions\/\w+\.handler$/);
+  }
 });
 
 test('no IAM statement grants a wildcard resource', () => {
