@@ -5,6 +5,11 @@
  * that prefix. Throttling and 5xx are retried here with backoff, bounded by `maxRetries` and by
  * the caller's signal (the coordination timeout); the SDK's own retries are off so that the
  * budget is ours. Validation of the decision is the core's job.
+ *
+ * The SDK reads a reply's whole body into memory before it parses it, with no limit of its own:
+ * a middleware placed between the HTTP handler and the deserializer counts the bytes as they
+ * arrive and destroys the response stream past `maxReplyBytes` (the connection is dropped), so
+ * an endless reply ends as a `reply_too_large` router failure instead of growing the heap.
  */
 import {
   BedrockRuntimeClient,
@@ -12,9 +17,11 @@ import {
   type ConverseCommandInput,
   type ConverseCommandOutput,
 } from '@aws-sdk/client-bedrock-runtime';
+import { Transform, type Readable } from 'node:stream';
 import { errorMessage, RouterError, type RouterFailureReason } from '../../core/errors';
 import type { TokenUsage } from '../../core/model';
 import type { LlmClient, LlmRequest, LlmResponse } from '../../core/ports';
+import { DEFAULT_MAX_REPLY_BYTES, replyTooLarge } from '../openai/bounded-body';
 import { sleep } from '../openai/openai-client';
 
 type Sender = Pick<BedrockRuntimeClient, 'send'>;
@@ -30,6 +37,8 @@ export interface BedrockClientOptions {
   backoffMs?: number;
   /** Put a cache point after the system prompt (default true; turn off for models without caching). */
   promptCaching?: boolean;
+  /** Bytes of a reply read at most (default 256 KiB); past it the call fails as `reply_too_large`. */
+  maxReplyBytes?: number;
 }
 
 export class BedrockLlmClient implements LlmClient {
@@ -42,6 +51,9 @@ export class BedrockLlmClient implements LlmClient {
     this.client =
       options.client ??
       new BedrockRuntimeClient({ maxAttempts: 1, ...(options.region ? { region: options.region } : {}) });
+    if (this.client instanceof BedrockRuntimeClient) {
+      capReplyBytes(this.client, options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES);
+    }
   }
 
   /** The Converse request for an `LlmRequest` (exported for tests and docs). */
@@ -155,4 +167,73 @@ export function bedrockError(err: unknown, signal?: AbortSignal): RouterError {
     reason = 'invalid_output'; // a 2xx the SDK could not read
   else reason = 'network';
   return new RouterError(`Bedrock ${reason.replace('_', ' ')}: ${detail}`, reason, { cause: err });
+}
+
+const CAP_MIDDLEWARE = 'agentCoordinatorReplyByteCap';
+
+/**
+ * Bounds every reply body `client` reads (success and error replies alike). Added once per
+ * client, in the deserialize step at low priority: it runs inside the deserializer, so it sees
+ * the raw HTTP response before the SDK collects its body.
+ */
+export function capReplyBytes(client: BedrockRuntimeClient, maxBytes: number): void {
+  if (client.middlewareStack.identify().some((entry) => entry.startsWith(CAP_MIDDLEWARE))) return;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const out = await next(args);
+      const response = out.response as { headers?: Record<string, string>; body?: unknown } | undefined;
+      if (response && response.body !== undefined) {
+        const declared = Number(response.headers?.['content-length']);
+        if (Number.isFinite(declared) && declared > maxBytes) {
+          destroyBody(response.body);
+          throw replyTooLarge('Bedrock', maxBytes, 0);
+        }
+        response.body = boundedBody(response.body, maxBytes);
+      }
+      return out;
+    },
+    { step: 'deserialize', priority: 'low', name: CAP_MIDDLEWARE },
+  );
+}
+
+function isNodeReadable(body: unknown): body is Readable {
+  return typeof (body as Readable)?.pipe === 'function' && typeof (body as Readable)?.on === 'function';
+}
+
+function destroyBody(body: unknown): void {
+  if (isNodeReadable(body)) body.destroy();
+  else if (body instanceof ReadableStream) void body.cancel().catch(() => undefined);
+}
+
+/** The body behind a byte counter that fails (and drops the source) past `maxBytes`. */
+function boundedBody(body: unknown, maxBytes: number): unknown {
+  let bytes = 0;
+  if (isNodeReadable(body)) {
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bytes += chunk.byteLength;
+        if (bytes > maxBytes) {
+          body.unpipe(counter);
+          body.destroy();
+          done(replyTooLarge('Bedrock', maxBytes, bytes));
+          return;
+        }
+        done(null, chunk);
+      },
+    });
+    body.on('error', (err) => counter.destroy(err));
+    return body.pipe(counter);
+  }
+  if (body instanceof ReadableStream) {
+    return body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          bytes += chunk.byteLength;
+          if (bytes > maxBytes) controller.error(replyTooLarge('Bedrock', maxBytes, bytes));
+          else controller.enqueue(chunk);
+        },
+      }),
+    );
+  }
+  return body;
 }

@@ -15,6 +15,8 @@ export interface AzureOpenAiOptions {
   apiVersion: string;
   apiKey: string;
   maxRetries?: number;
+  /** Bytes of a reply read at most (default 256 KiB, as for every OpenAI-compatible server). */
+  maxReplyBytes?: number;
   fetch?: typeof fetch;
 }
 
@@ -35,6 +37,7 @@ export class AzureOpenAiClient extends OpenAiCompatibleClient {
       headers: { 'api-key': options.apiKey },
       provider: 'azure-openai',
       ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
+      ...(options.maxReplyBytes !== undefined ? { maxReplyBytes: options.maxReplyBytes } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     this.model = options.deployment;

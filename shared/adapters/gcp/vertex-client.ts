@@ -4,10 +4,12 @@
  * subset, `functionCallingConfig.mode = ANY` makes the model call it, and the stable prompt
  * goes in `systemInstruction`. 429 and 5xx are retried with backoff (or `retry-after`) while
  * the caller's signal (the coordination timeout) allows; everything else is a `RouterError`
- * the LLM router turns into a rules decision.
+ * the LLM router turns into a rules decision. A reply is read up to `maxReplyBytes` and the
+ * request aborted past it.
  */
 import { RouterError } from '../../core/errors';
 import type { LlmClient, LlmRequest, LlmResponse } from '../../core/ports';
+import { DEFAULT_MAX_REPLY_BYTES, readBounded, readErrorExcerpt } from '../openai/bounded-body';
 import { httpError, sleep } from '../openai/openai-client';
 import { toVertexSchema, restoreMaps } from './vertex-schema';
 
@@ -21,6 +23,8 @@ export interface VertexClientOptions {
   accessToken?: () => Promise<string>;
   /** Retries after 429/5xx/network errors (default 2). */
   maxRetries?: number;
+  /** Bytes of a reply read at most (default 256 KiB); past it the call fails as `reply_too_large`. */
+  maxReplyBytes?: number;
   fetch?: typeof fetch;
 }
 
@@ -76,8 +80,12 @@ export class VertexGeminiClient implements LlmClient {
       let error: RouterError;
       try {
         const res = await this.send(body, signal);
-        if (res.ok) return this.parse(await readJson(res), request);
-        error = httpError(res.status, await res.text().catch(() => ''), res.headers.get('retry-after'));
+        if (res.ok) return this.parse(await readJson(res, this.options.maxReplyBytes), request);
+        error = httpError(
+          res.status,
+          await readErrorExcerpt(res, 'Vertex AI'),
+          res.headers.get('retry-after'),
+        );
       } catch (err) {
         if (!(err instanceof RouterError) || err.reason !== 'network') throw err;
         error = err;
@@ -131,8 +139,8 @@ export class VertexGeminiClient implements LlmClient {
   }
 }
 
-async function readJson(res: Response): Promise<unknown> {
-  const text = await res.text();
+async function readJson(res: Response, maxBytes = DEFAULT_MAX_REPLY_BYTES): Promise<unknown> {
+  const { text } = await readBounded(res, maxBytes, 'Vertex AI');
   try {
     return JSON.parse(text);
   } catch {

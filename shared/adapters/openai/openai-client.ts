@@ -2,11 +2,13 @@
  * An `LlmClient` for the OpenAI chat-completions wire format: OpenAI, Ollama, vLLM, LM Studio,
  * and (with its URL and `api-key` header) Azure OpenAI. The decision is requested as a forced
  * function call; 429 is retried after `retry-after` and 5xx with backoff, both only while the
- * caller's signal (the coordination timeout) allows.
+ * caller's signal (the coordination timeout) allows. A reply is read up to `maxReplyBytes` and
+ * the request aborted past it (see bounded-body.ts).
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { RouterError } from '../../core/errors';
 import type { LlmClient, LlmRequest, LlmResponse } from '../../core/ports';
+import { DEFAULT_MAX_REPLY_BYTES, readBounded, readErrorExcerpt } from './bounded-body';
 
 export interface OpenAiCompatibleOptions {
   /** Full chat-completions URL, e.g. `http://127.0.0.1:11434/v1/chat/completions`. */
@@ -17,6 +19,8 @@ export interface OpenAiCompatibleOptions {
   provider?: string;
   /** Retries after 429/5xx/network errors (default 2). */
   maxRetries?: number;
+  /** Bytes of a reply read at most (default 256 KiB); past it the call fails as `reply_too_large`. */
+  maxReplyBytes?: number;
   fetch?: typeof fetch;
 }
 
@@ -70,7 +74,7 @@ export class OpenAiCompatibleClient implements LlmClient {
     for (let attempt = 0; ; attempt++) {
       const res = await this.send(body, signal);
       if (res.ok) return this.parse(await this.readJson(res));
-      const text = await res.text().catch(() => '');
+      const text = await readErrorExcerpt(res, this.provider);
       const error = httpError(res.status, text, res.headers.get('retry-after'));
       if (!error.retryable || attempt >= maxRetries) throw error;
       // Out of time while backing off: report what the server said, not the clock.
@@ -95,7 +99,11 @@ export class OpenAiCompatibleClient implements LlmClient {
   }
 
   private async readJson(res: Response): Promise<unknown> {
-    const text = await res.text();
+    const { text } = await readBounded(
+      res,
+      this.options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
+      this.provider,
+    );
     try {
       return JSON.parse(text);
     } catch {
