@@ -148,6 +148,24 @@ export const TaskRecord = z.object({
 });
 export type TaskRecord = z.infer<typeof TaskRecord>;
 
+/**
+ * The queue a queued task waits in: its pinned agent's (`agent:<id>`), else the one of its
+ * exact capability set (`caps:<sorted capabilities joined by +>`). A freed agent reads only the
+ * heads of the queues it can serve.
+ */
+export function queueKeyOf(
+  task: Pick<TaskRecord, 'pinned_agent' | 'required_capabilities' | 'task_type'>,
+): string {
+  if (task.pinned_agent) return `agent:${task.pinned_agent}`;
+  const caps = task.required_capabilities.length > 0 ? task.required_capabilities : [task.task_type];
+  return `caps:${[...new Set(caps)].sort().join('+')}`;
+}
+
+/** The capabilities a `caps:` queue key stands for (none for a pinned agent's queue). */
+export function queueKeyCapabilities(queueKey: string): string[] | undefined {
+  return queueKey.startsWith('caps:') ? queueKey.slice(5).split('+') : undefined;
+}
+
 /** The key that orders the queue: priority first, then age, then id for stability. */
 export function queueOrderKey(task: Pick<TaskRecord, 'priority' | 'created_at' | 'task_id'>): string {
   return `${PRIORITY_RANK[task.priority]}#${task.created_at}#${task.task_id}`;

@@ -36,7 +36,31 @@ export interface StateStore {
    * `limit` (default 100). One query per call.
    */
   listTasksByStatus(status: TaskStatus, limit?: number): Promise<TaskRecord[]>;
+
+  // The indexes below let the drain and the sweep read only what needs them, paged, whatever
+  // the size of the ledger. A `cursor` is opaque: pass back the one a page returned.
+
+  /**
+   * Queued tasks of one queue (`queueKeyOf(task)`: the pinned agent's, or the capability
+   * set's), in queue order (`queueOrderKey`), at most `limit`. One query per call.
+   */
+  listQueue?(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>>;
+  /**
+   * Every queue key that holds queued tasks (it may also list keys whose queue emptied since).
+   * Small: one key per capability set and per pinned agent in use.
+   */
+  listQueueKeys?(): Promise<string[]>;
+  /** Tasks of any status whose outbox is not empty, at most `limit` per page. */
+  listPendingOutbox?(limit: number, cursor?: string): Promise<Page<TaskRecord>>;
+  /** Assigned tasks whose `deadline_at` is before `before`, earliest first, at most `limit` per page. */
+  listOverdue?(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>>;
   close?(): Promise<void>;
+}
+
+/** One page of a listing; `cursor` is set when there may be more. */
+export interface Page<T> {
+  items: T[];
+  cursor?: string;
 }
 
 // ---------------------------------------------------------------- bus

@@ -1,12 +1,31 @@
-/** An in-memory state store: for tests, benchmarks and `STORE=memory`. Same contract as the others. */
+/**
+ * An in-memory state store: for tests, benchmarks and `STORE=memory`. Same contract as the
+ * others, with real indexes (per status and per queue in queue order, pending outboxes,
+ * assigned tasks by deadline), so a listing costs its page, not the size of the ledger.
+ */
 import { ConditionFailedError } from '../../core/errors';
-import { queueOrderKey, type AgentRecord, type TaskRecord, type TaskStatus } from '../../core/model';
-import type { StateStore } from '../../core/ports';
+import {
+  queueKeyOf,
+  queueOrderKey,
+  type AgentRecord,
+  type TaskRecord,
+  type TaskStatus,
+} from '../../core/model';
+import type { Page, StateStore } from '../../core/ports';
+import { SortedKeys } from './sorted-keys';
+
+/** Index entries end with the task id after a separator that sorts before any id character. */
+const SEP = '\u0000';
+const idOf = (entry: string) => entry.slice(entry.lastIndexOf(SEP) + 1);
 
 export class MemoryStateStore implements StateStore {
   readonly name = 'memory';
   private readonly agents = new Map<string, AgentRecord>();
   private readonly tasks = new Map<string, TaskRecord>();
+  private readonly byStatus = new Map<TaskStatus, SortedKeys>();
+  private readonly queues = new Map<string, SortedKeys>();
+  private readonly pendingOutbox = new SortedKeys();
+  private readonly deadlines = new SortedKeys();
 
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
     const a = this.agents.get(agentId);
@@ -35,17 +54,69 @@ export class MemoryStateStore implements StateStore {
   }
 
   async putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
-    check(this.tasks.get(task.task_id)?.version, expectedVersion, task.version, `task ${task.task_id}`);
-    this.tasks.set(task.task_id, structuredClone(task));
+    const stored = this.tasks.get(task.task_id);
+    check(stored?.version, expectedVersion, task.version, `task ${task.task_id}`);
+    if (stored) this.unindex(stored);
+    const copy = structuredClone(task);
+    this.tasks.set(task.task_id, copy);
+    this.index(copy);
   }
 
   async listTasksByStatus(status: TaskStatus, limit = 100): Promise<TaskRecord[]> {
-    return [...this.tasks.values()]
-      .filter((t) => t.status === status)
-      .sort((a, b) => (queueOrderKey(a) < queueOrderKey(b) ? -1 : 1))
-      .slice(0, limit)
-      .map((t) => structuredClone(t));
+    return this.read(this.byStatus.get(status)?.page(limit) ?? []);
   }
+
+  async listQueue(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.paged(this.queues.get(queueKey)?.page(limit, cursor) ?? [], limit);
+  }
+
+  async listQueueKeys(): Promise<string[]> {
+    return [...this.queues.entries()].filter(([, keys]) => keys.size > 0).map(([key]) => key);
+  }
+
+  async listPendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.paged(this.pendingOutbox.page(limit, cursor), limit);
+  }
+
+  async listOverdue(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.paged(this.deadlines.page(limit, cursor, before), limit);
+  }
+
+  private index(t: TaskRecord): void {
+    const order = `${queueOrderKey(t)}${SEP}${t.task_id}`;
+    sortedFor(this.byStatus, t.status).add(order);
+    if (t.status === 'queued') sortedFor(this.queues, queueKeyOf(t)).add(order);
+    if (t.outbox.length > 0) this.pendingOutbox.add(t.task_id);
+    if (t.status === 'assigned' && t.deadline_at) this.deadlines.add(`${t.deadline_at}${SEP}${t.task_id}`);
+  }
+
+  private unindex(t: TaskRecord): void {
+    const order = `${queueOrderKey(t)}${SEP}${t.task_id}`;
+    this.byStatus.get(t.status)?.delete(order);
+    if (t.status === 'queued') this.queues.get(queueKeyOf(t))?.delete(order);
+    this.pendingOutbox.delete(t.task_id);
+    if (t.deadline_at) this.deadlines.delete(`${t.deadline_at}${SEP}${t.task_id}`);
+  }
+
+  private read(entries: readonly string[]): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    for (const entry of entries) {
+      const t = this.tasks.get(idOf(entry));
+      if (t) out.push(structuredClone(t));
+    }
+    return out;
+  }
+
+  private paged(entries: readonly string[], limit: number): Page<TaskRecord> {
+    const items = this.read(entries);
+    return entries.length === limit ? { items, cursor: entries[entries.length - 1] } : { items };
+  }
+}
+
+function sortedFor<K>(map: Map<K, SortedKeys>, key: K): SortedKeys {
+  let keys = map.get(key);
+  if (!keys) map.set(key, (keys = new SortedKeys()));
+  return keys;
 }
 
 /** The version check every adapter applies; exported so adapters word conflicts alike. */
