@@ -44,6 +44,20 @@ export const ConfigSchema = z.object({
   OPENAI_BASE_URL: z.url().default('http://127.0.0.1:11434/v1'),
   OPENAI_MODEL: z.string().default('llama3.1'),
   OPENAI_API_KEY: z.string().optional(),
+  // --- A2A agents (registered from an Agent Card, see docs/a2a.md)
+  /** Plain `http://` card and interface URLs beyond loopback (HTTPS or loopback only otherwise). */
+  A2A_ALLOW_INSECURE_URLS: bool.default(false),
+  /** Which skill fields become capabilities: `ids`, `tags`, or both. */
+  A2A_SKILL_MAPPING: list.pipe(z.array(z.enum(['ids', 'tags'])).min(1)).default(['ids', 'tags']),
+  /** JSON object from agent id to the secret its card's security scheme asks for. Never logged. */
+  A2A_SECRETS: z.string().optional(),
+  /** Where A2A agents push task updates (this coordinator's `/a2a/notifications`); none: polling only. */
+  A2A_NOTIFICATION_URL: z.url().optional(),
+  /** Seconds an Agent Card fetch or an A2A call may take. */
+  A2A_TIMEOUT: num(0.1, 120).default(10),
+  A2A_CARD_MAX_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  /** Seconds a fetched card is trusted before a heartbeat fetches it again. */
+  A2A_CARD_REFRESH: int(0, 86_400 * 7).default(300),
   // --- local runtime
   PORT: int(0, 65535).default(8787),
   HOST: z.string().default('127.0.0.1'),
