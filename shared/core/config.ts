@@ -40,6 +40,17 @@ export const ConfigSchema = z.object({
   LLM_BUDGET_TOKENS_PER_MINUTE: int(0, 100_000_000).default(0),
   LLM_MAX_OUTPUT_TOKENS: int(64, 32_000).default(1024),
   LLM_BATCH_SIZE: int(1, 50).default(10),
+  /** A router may lower or keep a request's priority; raising it needs this (a prompt could ask for it). */
+  ROUTER_MAY_RAISE_PRIORITY: bool.default(false),
+  /** Minutes a task may wait for its dependencies before it fails. */
+  DEPENDENCY_TIMEOUT: num(1, 30 * 24 * 60).default(24 * 60),
+  /** Commits of a queued task's assignment that may fail for good before the task is failed. */
+  MAX_COMMIT_FAILURES: int(1, 100).default(3),
+  // --- claim check: task data above the threshold is kept in a payload bucket, not on the bus
+  /** S3 bucket (AWS), Blob container (Azure) or directory (local) for large task data; none: no claim check. */
+  PAYLOAD_BUCKET: z.string().min(1).optional(),
+  /** Bytes of task data (as JSON) above which it is claim-checked when PAYLOAD_BUCKET is set. */
+  CLAIM_CHECK_BYTES: int(1024, 100 * 1024 * 1024).default(192 * 1024),
   // --- OpenAI-compatible router (Ollama, vLLM, OpenAI, ...)
   OPENAI_BASE_URL: z.url().default('http://127.0.0.1:11434/v1'),
   OPENAI_MODEL: z.string().default('llama3.1'),
@@ -129,6 +140,10 @@ export interface CoreSettings {
   fastPath: boolean;
   llmBatchSize: number;
   maxMessageBytes: number;
+  routerMayRaisePriority: boolean;
+  dependencyTimeoutMs: number;
+  maxCommitFailures: number;
+  claimCheckBytes: number;
 }
 
 export function coreSettings(config: Config): CoreSettings {
@@ -143,6 +158,10 @@ export function coreSettings(config: Config): CoreSettings {
     fastPath: config.FAST_PATH,
     llmBatchSize: config.LLM_BATCH_SIZE,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    routerMayRaisePriority: config.ROUTER_MAY_RAISE_PRIORITY,
+    dependencyTimeoutMs: config.DEPENDENCY_TIMEOUT * 60_000,
+    maxCommitFailures: config.MAX_COMMIT_FAILURES,
+    claimCheckBytes: config.CLAIM_CHECK_BYTES,
   };
 }
 
