@@ -12,10 +12,15 @@ import {
   PayloadTooLargeError,
   ValidationError,
 } from '../core/errors';
+import { normalizeOne, type Delivery } from '../core/events/normalize';
 import { batchResponse, isBatchPayload } from '../core/invocation';
 import { TaskStatus } from '../core/model';
 import type { Clock } from '../core/ports';
 import { systemClock } from '../core/ports';
+import openApiDocument from '../../docs/openapi.json';
+import { addressKey } from './client-address';
+import { readHttpInput } from './cloudevents';
+import { checkContentType, checkOrigin, HttpError, httpErrorResponse } from './guards';
 
 export interface ApiRequest {
   method: string;
@@ -24,7 +29,11 @@ export interface ApiRequest {
   query?: URLSearchParams;
   headers: Record<string, string | string[] | undefined>;
   body?: string | Uint8Array;
-  /** Caller address, for rate limiting when no credential identifies the caller. */
+  /**
+   * The caller's address as the platform saw it (the socket's peer, or what the platform's
+   * front end wrote: see client-address.ts), never a client-written header. The rate limit's
+   * key when no accepted credential identifies the caller.
+   */
   remoteAddress?: string;
 }
 
@@ -52,6 +61,8 @@ export interface HttpApiOptions {
   maxBodyBytes: number;
   /** Requests per caller per minute; 0 turns the limit off. */
   rateLimitPerMinute?: number;
+  /** How many callers the rate limiter remembers; the least recently seen go first. */
+  rateLimitCallers?: number;
   assignments?: AssignmentFeed;
   /** Source recorded on events that arrive over HTTP. */
   source?: string;
@@ -64,15 +75,32 @@ export type HttpApi = (req: ApiRequest) => Promise<ApiResponse>;
 
 export function createHttpApi(options: HttpApiOptions): HttpApi {
   const clock = options.clock ?? systemClock;
-  const limiter = new RateLimiter(options.rateLimitPerMinute ?? 0, clock);
+  const limiter = new RateLimiter(options.rateLimitPerMinute ?? 0, clock, options.rateLimitCallers);
   const tokenDigest = options.authToken ? digest(options.authToken) : undefined;
+  // The one identity a shared secret can prove: every holder of the token is the same caller.
+  const tokenCaller = tokenDigest ? `token:${tokenDigest.toString('hex').slice(0, 16)}` : undefined;
 
   return async (req) => {
     try {
       const method = req.method.toUpperCase();
       const path = req.path.replace(/\/+$/, '') || '/';
       if (method === 'GET' && path === '/health') return json(200, { status: 'ok' });
-      if (tokenDigest && !authorized(req, tokenDigest)) {
+      // Without a token nothing else tells a page in the operator's browser from a client.
+      if (!tokenDigest) checkOrigin(req.headers);
+      const accepted = tokenDigest ? authorized(req, tokenDigest) : false;
+      // Keyed on what a caller cannot choose: the accepted token, else the peer address (so
+      // guessing tokens is limited too).
+      const caller = accepted && tokenCaller ? tokenCaller : `ip:${addressKey(req.remoteAddress)}`;
+      const retryAfter = limiter.take(caller);
+      if (retryAfter > 0) {
+        return json(
+          429,
+          { error: 'rate_limited', reason: `more than ${options.rateLimitPerMinute} requests a minute` },
+          { 'retry-after': String(retryAfter) },
+        );
+      }
+      if (method === 'GET' && path === '/openapi.json') return json(200, openApiDocument);
+      if (tokenDigest && !accepted) {
         return json(
           401,
           {
@@ -80,15 +108,6 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
             reason: 'missing or wrong credentials: send Authorization: Bearer <token> or x-api-key',
           },
           { 'www-authenticate': 'Bearer' },
-        );
-      }
-      const caller = callerId(req);
-      const retryAfter = limiter.take(caller);
-      if (retryAfter > 0) {
-        return json(
-          429,
-          { error: 'rate_limited', reason: `more than ${options.rateLimitPerMinute} requests a minute` },
-          { 'retry-after': String(retryAfter) },
         );
       }
       const extra = options.extraRoutes?.({ ...req, path });
@@ -104,18 +123,21 @@ async function route(options: HttpApiOptions, req: ApiRequest): Promise<ApiRespo
   const { coordinator } = options;
   const q = req.query ?? new URLSearchParams();
   if (req.method === 'POST' && req.path === '/events') {
+    // A browser posts text/plain, a form or no type cross-site without asking first.
+    if (!options.authToken) checkContentType(req);
     const body = bodyText(req.body, options.maxBodyBytes);
-    let payload: unknown;
-    try {
-      payload = JSON.parse(body);
-    } catch (err) {
-      throw new ValidationError(`body is not valid JSON: ${(err as Error).message}`, 'body');
-    }
+    const input = readHttpInput(req.headers, body);
     const requestId = header(req, 'x-request-id') ?? header(req, 'idempotency-key');
-    const outcomes = await coordinator.handle(payload, {
-      source: options.source ?? 'http',
-      ...(requestId ? { id: requestId } : {}),
-    });
+    const source = options.source ?? 'http';
+    if (input.mode === 'batch') {
+      // One delivery per event, each with its own outcome, as in an SQS batch.
+      const deliveries: Delivery[] = input.events.map((entry) =>
+        'error' in entry ? entry : normalizeOne(entry.event, { source, id: entry.id }),
+      );
+      return json(200, batchResponse(await coordinator.handleDeliveries(deliveries)));
+    }
+    const payload = input.mode === 'plain' ? input.payload : input.event;
+    const outcomes = await coordinator.handle(payload, { source, ...(requestId ? { id: requestId } : {}) });
     if (isBatchPayload(payload)) return json(200, batchResponse(outcomes));
     return outcomeResponse(outcomes[0]!);
   }
@@ -131,14 +153,12 @@ async function route(options: HttpApiOptions, req: ApiRequest): Promise<ApiRespo
         throw new ValidationError(`status must be one of ${TaskStatus.options.join(', ')}`, 'status');
       return json(200, { tasks: await coordinator.listTasks(parsed.data, limit) });
     }
-    const all = (
-      await Promise.all(TaskStatus.options.map((s) => coordinator.listTasks(s, limit)))
-    ).flat();
+    const all = (await Promise.all(TaskStatus.options.map((s) => coordinator.listTasks(s, limit)))).flat();
     all.sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
     return json(200, { tasks: all.slice(0, limit) });
   }
   const taskMatch = /^\/tasks\/([^/]+)$/.exec(req.path);
-  if (taskMatch) return json(200, await coordinator.getTask(decodeURIComponent(taskMatch[1]!)));
+  if (taskMatch) return json(200, await coordinator.getTask(pathSegment(taskMatch[1]!, 'task id')));
   if (req.path === '/assignments') {
     if (!options.assignments)
       return json(404, { error: 'not_found', reason: 'this runtime does not keep published assignments' });
@@ -167,6 +187,7 @@ export function outcomeResponse(outcome: Outcome): ApiResponse {
 }
 
 export function errorResponse(err: unknown): ApiResponse {
+  if (err instanceof HttpError) return httpErrorResponse(err);
   if (err instanceof PayloadTooLargeError)
     return json(413, { error: 'payload_too_large', reason: err.message });
   if (err instanceof NotFoundError) return json(404, { error: 'not_found', reason: err.message });
@@ -191,6 +212,18 @@ function bodyText(body: string | Uint8Array | undefined, max: number): string {
   const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
   if (size > max) throw new PayloadTooLargeError(`body is ${size} bytes; the limit is ${max}`, 'body');
   return typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+}
+
+/** A percent-encoded path segment, decoded; bad encoding (`%ZZ`) is the caller's mistake. */
+function pathSegment(raw: string, name: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ValidationError(
+      `the ${name} in the path is not valid percent-encoding: ${JSON.stringify(raw.slice(0, 100))}`,
+      name,
+    );
+  }
 }
 
 function intParam(raw: string | null, fallback: number, max: number, name: string): number {
@@ -222,28 +255,34 @@ export function secretDigest(secret: string): Buffer {
   return digest(secret);
 }
 
-function callerId(req: ApiRequest): string {
-  const auth = header(req, 'authorization') ?? header(req, 'x-api-key');
-  if (auth) return `k:${createHash('sha256').update(auth).digest('hex').slice(0, 16)}`;
-  return `ip:${req.remoteAddress ?? 'unknown'}`;
-}
-
-/** Fixed one-minute windows per caller; returns seconds to wait, 0 when allowed. */
+/**
+ * Fixed one-minute windows per caller; returns seconds to wait, 0 when allowed. The table keeps
+ * at most `maxCallers` callers: a new one evicts the least recently seen (a Map iterates in
+ * insertion order and every hit re-inserts), so a flood of new callers cannot reset the
+ * windows of the ones being limited.
+ */
 export class RateLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
   constructor(
     private readonly perMinute: number,
     private readonly clock: Clock,
+    private readonly maxCallers = 10_000,
   ) {}
+
+  get size(): number {
+    return this.windows.size;
+  }
 
   take(caller: string): number {
     if (this.perMinute <= 0) return 0;
     const now = this.clock.now();
-    const w = this.windows.get(caller);
-    if (!w || now - w.start >= 60_000) {
-      if (this.windows.size > 10_000) this.windows.clear();
-      this.windows.set(caller, { start: now, count: 1 });
-      return 0;
+    let w = this.windows.get(caller);
+    if (w) this.windows.delete(caller);
+    if (!w || now - w.start >= 60_000) w = { start: now, count: 0 };
+    this.windows.set(caller, w);
+    while (this.windows.size > this.maxCallers) {
+      const oldest = this.windows.keys().next().value as string;
+      this.windows.delete(oldest);
     }
     if (w.count >= this.perMinute) return Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000));
     w.count += 1;

@@ -1,13 +1,16 @@
 /**
  * The local runtime's HTTP server: Node's own `http`, no framework. It reads the body with a
  * size cap, hands the request to the HTTP API and writes the answer. Without AUTH_TOKEN it
- * refuses to listen beyond loopback.
+ * refuses to listen beyond loopback, and answers only requests whose `Host` is a name it is
+ * bound to and whose `Origin`, if any, is itself (DNS rebinding, CSRF: shared/http/guards.ts),
+ * the dashboard's routes included.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../core/errors';
 import type { ApiRequest, ApiResponse } from '../http/api';
 import { json } from '../http/api';
+import { allowedHosts, checkHost, checkOrigin, HttpError, httpErrorResponse } from '../http/guards';
 import type { LocalRuntime } from './local';
 
 export interface RunningServer {
@@ -33,8 +36,27 @@ export async function startLocalServer(
       `HOST=${config.HOST} is not loopback: set AUTH_TOKEN before listening beyond this machine`,
     );
   }
+  // Filled once the port is known (PORT=0 picks one); empty until then, so nothing passes early.
+  const hosts = new Set<string>();
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://local');
+    let url: URL;
+    try {
+      if (!config.AUTH_TOKEN) {
+        checkHost(req.headers, hosts);
+        checkOrigin(req.headers);
+      }
+      url = new URL(req.url ?? '/', 'http://local');
+    } catch (err) {
+      return send(
+        res,
+        err instanceof HttpError
+          ? httpErrorResponse(err)
+          : json(400, {
+              error: 'bad_request',
+              reason: `unreadable request target: ${(err as Error).message}`,
+            }),
+      );
+    }
     for (const raw of rawHandlers) if (raw(req, res, url)) return;
     readBody(req, config.MAX_MESSAGE_BYTES)
       .then(async (body) => {
@@ -64,6 +86,7 @@ export async function startLocalServer(
     server.listen(config.PORT, config.HOST, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  for (const name of allowedHosts(config.HOST, address.port)) hosts.add(name);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     server,
