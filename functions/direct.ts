@@ -4,9 +4,9 @@
  * retryable failure throws); a batch (`Records`) returns `batchItemFailures` with every outcome.
  */
 import { batchResponse, isBatchPayload } from '../shared/core/invocation';
-import { awsRuntime, singleResult } from '../shared/runtime/aws';
+import { lambdaHandler, singleResult } from '../shared/runtime/aws';
 
-export async function handler(input: unknown): Promise<unknown> {
-  const outcomes = await awsRuntime().coordinator.handle(input, { source: 'aws.lambda' });
+export const handler = lambdaHandler<unknown, unknown>(async (input, { coordinator }) => {
+  const outcomes = await coordinator.handle(input, { source: 'aws.lambda' });
   return isBatchPayload(input) ? batchResponse(outcomes) : singleResult(outcomes[0]);
-}
+});

@@ -5,10 +5,12 @@
  * A permanently invalid event is thrown too, so it lands there rather than vanishing.
  */
 import type { EventBridgeEvent } from 'aws-lambda';
-import { awsRuntime, singleResult } from '../shared/runtime/aws';
+import { lambdaHandler, singleResult } from '../shared/runtime/aws';
 
-export async function handler(event: EventBridgeEvent<string, unknown>): Promise<unknown> {
-  const [outcome] = await awsRuntime().coordinator.handle(event);
-  if (outcome?.status === 'dead_letter') throw new Error(`${outcome.code}: ${outcome.reason}`);
-  return singleResult(outcome);
-}
+export const handler = lambdaHandler<EventBridgeEvent<string, unknown>, unknown>(
+  async (event, { coordinator }) => {
+    const [outcome] = await coordinator.handle(event);
+    if (outcome?.status === 'dead_letter') throw new Error(`${outcome.code}: ${outcome.reason}`);
+    return singleResult(outcome);
+  },
+);

@@ -4,8 +4,8 @@
  * drained. A failure throws so that the invocation is retried.
  */
 import type { ScheduledEvent } from 'aws-lambda';
-import { awsRuntime } from '../shared/runtime/aws';
+import { lambdaHandler } from '../shared/runtime/aws';
 
-export async function handler(_event?: ScheduledEvent): Promise<unknown> {
-  return awsRuntime().coordinator.sweep();
-}
+export const handler = lambdaHandler<ScheduledEvent | undefined, unknown>((_event, { coordinator }) =>
+  coordinator.sweep(),
+);

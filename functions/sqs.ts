@@ -6,10 +6,10 @@
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { batchResponse } from '../shared/core/invocation';
-import { awsRuntime } from '../shared/runtime/aws';
+import { lambdaHandler } from '../shared/runtime/aws';
 
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+export const handler = lambdaHandler<SQSEvent, SQSBatchResponse>(async (event, { coordinator }) => {
   const ordered = event.Records.some((r) => r.eventSourceARN?.endsWith('.fifo'));
-  const outcomes = await awsRuntime().coordinator.handle(event, {}, { ordered });
+  const outcomes = await coordinator.handle(event, {}, { ordered });
   return { batchItemFailures: batchResponse(outcomes).batchItemFailures };
-}
+});

@@ -1,23 +1,29 @@
 /**
  * Composition root of the AWS runtime: config -> SDK clients -> DynamoDB store, EventBridge
- * (+ per-agent SQS) bus, rules or Bedrock router -> Coordinator. Built once per Lambda cold
- * start (`awsRuntime()`); every client can be injected (`createAwsRuntime(env, overrides)`).
- * Endpoints follow the SDK's own settings (`AWS_ENDPOINT_URL_DYNAMODB`, ...), so local servers
- * need no code here.
+ * (+ per-agent SQS) bus, rules or Bedrock router -> Coordinator, with Powertools for AWS Lambda
+ * for logs (request id, cold start, correlation id), metrics (EMF) and traces (X-Ray). Built
+ * once per Lambda cold start (`awsRuntime()`); every client can be injected
+ * (`createAwsRuntime(env, overrides)`). Endpoints follow the SDK's own settings
+ * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_EVENTBRIDGE`,
+ * `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`), so local servers need no code here.
+ *
+ * Cold start: the Bedrock client is loaded only for `ROUTER=bedrock`, the SQS client only with
+ * per-agent queues (`AGENT_QUEUE_URL_TEMPLATE`), the X-Ray tracer only with tracing on: their
+ * modules are in the bundle but are not evaluated unless the configuration uses them.
  */
-import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type Config } from '../core/config';
+import type { Context } from 'aws-lambda';
+import { loadConfig, type Config } from '../core/config';
 import { Coordinator, type Outcome } from '../core/coordinator/coordinator';
-import { type EventBus, type Logger, type Router, type StateStore } from '../core/ports';
-import { BedrockLlmClient } from '../adapters/aws/bedrock-client';
+import { type EventBus, type LlmClient, type Logger, type Router, type StateStore } from '../core/ports';
 import { documentClient, DynamoStateStore } from '../adapters/aws/dynamo-store';
 import { EventBridgeBus } from '../adapters/aws/eventbridge-bus';
-import { FanOutBus } from '../adapters/aws/fanout-bus';
-import { SqsAgentQueueBus } from '../adapters/aws/sqs-bus';
+import { PowertoolsLoggerAdapter } from '../adapters/aws/powertools-logger';
+import { PowertoolsTelemetry } from '../adapters/aws/powertools-telemetry';
 import { coordinatorFor, runtimeBase, type CoreOverrides } from './compose';
 import { routerFor } from './routers';
 
@@ -28,6 +34,8 @@ export interface AwsRuntime {
   bus: EventBus;
   router: Router;
   logger: Logger;
+  /** Metrics (EMF) and spans (X-Ray); `flush()` once per invocation. */
+  telemetry: PowertoolsTelemetry;
 }
 
 export interface AwsRuntimeOverrides extends CoreOverrides {
@@ -37,13 +45,44 @@ export interface AwsRuntimeOverrides extends CoreOverrides {
   bedrock?: Pick<BedrockRuntimeClient, 'send'>;
 }
 
+/** Tracing is on with `POWERTOOLS_TRACE_ENABLED=true` or active tracing on the function (X-Ray). */
+function tracingOn(env: Record<string, string | undefined>): boolean {
+  const flag = env.POWERTOOLS_TRACE_ENABLED?.toLowerCase();
+  if (flag === 'false' || flag === '0') return false;
+  return flag === 'true' || flag === '1' || Boolean(env._X_AMZN_TRACE_ID && env.AWS_LAMBDA_FUNCTION_NAME);
+}
+
 export function createAwsRuntime(
   env: Record<string, string | undefined> = process.env,
   overrides: AwsRuntimeOverrides = {},
 ): AwsRuntime {
-  const base = runtimeBase(env, overrides, 'aws', ['rules', 'bedrock']);
-  const { config, clock, logger } = base;
+  const serviceName = env.POWERTOOLS_SERVICE_NAME || 'agent-coordinator';
+  const logger =
+    overrides.logger ??
+    (() => {
+      const { LOG_LEVEL, SENSITIVE_FIELDS } = loadConfig(env);
+      return new PowertoolsLoggerAdapter({
+        serviceName,
+        level: LOG_LEVEL,
+        sensitiveFields: SENSITIVE_FIELDS,
+        base: { runtime: 'aws' },
+      });
+    })();
+  const base = runtimeBase(env, { ...overrides, logger }, 'aws', ['rules', 'bedrock']);
+  const { config, clock } = base;
   const region = config.AWS_REGION;
+
+  const telemetry = new PowertoolsTelemetry({
+    serviceName,
+    metricsEnabled: !['true', '1'].includes(env.POWERTOOLS_METRICS_DISABLED?.toLowerCase() ?? ''),
+    ...(tracingOn(env)
+      ? {
+          tracer: new (
+            require('@aws-lambda-powertools/tracer') as typeof import('@aws-lambda-powertools/tracer')
+          ).Tracer({ serviceName, enabled: true }),
+        }
+      : {}),
+  });
 
   const store =
     overrides.store ??
@@ -57,27 +96,79 @@ export function createAwsRuntime(
     source: config.COORDINATION_SOURCE,
     client: overrides.eventBridge ?? new EventBridgeClient({ region }),
   });
-  const queues = config.AGENT_QUEUE_URL_TEMPLATE
-    ? new SqsAgentQueueBus({
-        queueUrlTemplate: config.AGENT_QUEUE_URL_TEMPLATE,
-        client: overrides.sqs ?? new SQSClient({ region }),
-      })
-    : undefined;
-  const bus = overrides.bus ?? (queues ? new FanOutBus([eventBridge, queues]) : eventBridge);
+  let bus: EventBus = eventBridge;
+  if (overrides.bus) bus = overrides.bus;
+  else if (config.AGENT_QUEUE_URL_TEMPLATE) {
+    // Per-agent queues: only then is the SQS client loaded.
+    const { SqsAgentQueueBus } =
+      require('../adapters/aws/sqs-bus') as typeof import('../adapters/aws/sqs-bus');
+    const { FanOutBus } =
+      require('../adapters/aws/fanout-bus') as typeof import('../adapters/aws/fanout-bus');
+    const client =
+      overrides.sqs ??
+      new (require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs')).SQSClient({ region });
+    bus = new FanOutBus([
+      eventBridge,
+      new SqsAgentQueueBus({ queueUrlTemplate: config.AGENT_QUEUE_URL_TEMPLATE, client }),
+    ]);
+  }
 
-  const client =
-    overrides.llmClient ??
-    (config.ROUTER === 'bedrock'
-      ? new BedrockLlmClient({
-          modelId: config.BEDROCK_MODEL_ID,
-          region,
-          ...(overrides.bedrock ? { client: overrides.bedrock } : {}),
-        })
-      : undefined);
-  const router = overrides.router ?? routerFor(config, client, clock, logger);
+  let llmClient: LlmClient | undefined = overrides.llmClient;
+  if (!llmClient && !overrides.router && config.ROUTER === 'bedrock') {
+    // The Bedrock client is loaded only for ROUTER=bedrock.
+    const { BedrockLlmClient } =
+      require('../adapters/aws/bedrock-client') as typeof import('../adapters/aws/bedrock-client');
+    llmClient = new BedrockLlmClient({
+      modelId: config.BEDROCK_MODEL_ID,
+      region,
+      ...(overrides.bedrock ? { client: overrides.bedrock } : {}),
+    });
+  }
+  const router = overrides.router ?? routerFor(config, llmClient, clock, logger);
 
-  const coordinator = coordinatorFor({ ...base, store, bus, router });
-  return { config, coordinator, store, bus, router, logger };
+  const coordinator = coordinatorFor({
+    ...base,
+    store,
+    bus,
+    router,
+    telemetry: overrides.telemetry ?? telemetry,
+  });
+  return { config, coordinator, store, bus, router, logger, telemetry };
+}
+
+/** The correlation id of an invocation: the EventBridge event id, the one SQS record's id, or a direct payload's. */
+function correlationIdOf(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const e = event as {
+    id?: unknown;
+    Records?: Array<{ messageId?: unknown }>;
+    correlation_id?: unknown;
+    task_id?: unknown;
+  };
+  if (typeof e.correlation_id === 'string') return e.correlation_id;
+  if (typeof e.id === 'string') return e.id;
+  if (Array.isArray(e.Records) && e.Records.length === 1 && typeof e.Records[0]?.messageId === 'string')
+    return e.Records[0].messageId;
+  return typeof e.task_id === 'string' ? e.task_id : undefined;
+}
+
+/**
+ * Wraps a handler: the instance's runtime, the Lambda context and correlation id on every log
+ * line of the invocation, and the invocation's metrics flushed once, when it ends.
+ */
+export function lambdaHandler<E, R>(
+  fn: (event: E, runtime: AwsRuntime) => Promise<R>,
+): (event: E, context?: Context) => Promise<R> {
+  return async (event, context) => {
+    const runtime = awsRuntime();
+    if (runtime.logger instanceof PowertoolsLoggerAdapter)
+      runtime.logger.startInvocation(context, correlationIdOf(event));
+    try {
+      return await fn(event, runtime);
+    } finally {
+      runtime.telemetry.flush();
+    }
+  };
 }
 
 let current: AwsRuntime | undefined;

@@ -15,6 +15,7 @@ import {
   type Logger,
   type Router,
   type StateStore,
+  type Telemetry,
 } from '../core/ports';
 import { createHttpApi, type AssignmentFeed, type HttpApi } from '../http/api';
 
@@ -26,6 +27,7 @@ export interface CoreOverrides {
   router?: Router;
   clock?: Clock;
   logger?: Logger;
+  telemetry?: Telemetry;
 }
 
 export interface RuntimeBase {
@@ -60,11 +62,20 @@ export interface CoreParts extends RuntimeBase {
   store: StateStore;
   bus: EventBus;
   router: Router;
+  telemetry?: Telemetry;
 }
 
 export function coordinatorFor(parts: CoreParts): Coordinator {
-  const { store, bus, router, clock, logger, config } = parts;
-  return new Coordinator({ store, bus, router, clock, logger, settings: coreSettings(config) });
+  const { store, bus, router, clock, logger, config, telemetry } = parts;
+  return new Coordinator({
+    store,
+    bus,
+    router,
+    clock,
+    logger,
+    settings: coreSettings(config),
+    ...(telemetry ? { telemetry } : {}),
+  });
 }
 
 /** The HTTP API over a coordinator, with the runtime's limits and credentials. */

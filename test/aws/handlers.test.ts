@@ -44,7 +44,13 @@ async function freshRuntime(
 ): Promise<AwsRuntime> {
   const table = await dynalite.createTable();
   const runtime = createAwsRuntime(
-    { TABLE_NAME: table, EVENT_BUS_NAME: 'coord-bus', LOG_LEVEL: 'silent', ...env },
+    {
+      TABLE_NAME: table,
+      EVENT_BUS_NAME: 'coord-bus',
+      LOG_LEVEL: 'silent',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...env,
+    },
     { dynamo: documentClient(dynalite.client), eventBridge: ebClient, ...overrides },
   );
   setAwsRuntime(runtime);
