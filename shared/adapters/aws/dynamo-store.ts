@@ -184,6 +184,9 @@ const UNAVAILABLE = new Set([
   'AbortError',
 ]);
 
+/** Errors DynamoDB gives for a request that can never succeed as it is. */
+const PERMANENT = new Set(['ValidationException', 'SerializationException']);
+
 export function mapDynamoError(err: unknown, what: string, expected?: number | null): Error {
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const name = e?.name ?? '';
@@ -197,6 +200,15 @@ export function mapDynamoError(err: unknown, what: string, expected?: number | n
   }
   if (name === 'ValidationException' && /item size/i.test(errorMessage(err))) {
     return new ValidationError(`${what} is larger than DynamoDB's 400 KB item limit`, '', { cause: err });
+  }
+  // Every other ValidationException (a key past its size limit, an empty key, a bad attribute)
+  // is about the request itself: the same request fails the same way on every redelivery.
+  if (PERMANENT.has(name)) {
+    return new ValidationError(
+      `${what} was refused by DynamoDB: ${name}: ${errorMessage(err).slice(0, 300)}`,
+      '',
+      { cause: err },
+    );
   }
   const status = e?.$metadata?.httpStatusCode ?? 0;
   // No HTTP status: the request never got an answer (connection refused, reset, DNS).

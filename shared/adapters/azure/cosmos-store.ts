@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Container, ItemDefinition, Resource } from '@azure/cosmos';
-import { ConditionFailedError, StoreUnavailableError } from '../../core/errors';
+import { ConditionFailedError, StoreUnavailableError, ValidationError } from '../../core/errors';
 import { queueOrderKey, type AgentRecord, type TaskRecord, type TaskStatus } from '../../core/model';
 import { systemClock, type Clock, type StateStore } from '../../core/ports';
 import { check } from '../local/memory-store';
@@ -210,7 +210,10 @@ function statusOf(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** 409/412/404 on a write mean a lost race; throttling, timeouts and 5xx mean "try again later". */
+/**
+ * 409/412/404 on a write mean a lost race; throttling, timeouts and 5xx mean "try again later";
+ * 400 and 413 mean the request itself is wrong (permanent).
+ */
 export function storeError(err: unknown, what: string): Error {
   if (err instanceof ConditionFailedError || err instanceof StoreUnavailableError) return err;
   const status = statusOf(err);
@@ -219,6 +222,17 @@ export function storeError(err: unknown, what: string): Error {
   if (status === 412)
     return new ConditionFailedError(`${what}: changed concurrently (ETag mismatch)`, { cause: err });
   if (status === 404) return new ConditionFailedError(`${what}: does not exist`, { cause: err });
+  // 400 (a malformed document or id) and 413 (past the 2 MB document limit) fail the same way
+  // on every redelivery: permanent, so the message goes to the failure path with this reason.
+  if (status === 400 || status === 413) {
+    return new ValidationError(
+      status === 413
+        ? `${what} is larger than Cosmos DB's 2 MB document limit: ${message}`
+        : `${what} was refused by Cosmos DB (HTTP 400): ${message}`,
+      '',
+      { cause: err },
+    );
+  }
   if (
     status === undefined ||
     status === 408 ||

@@ -12,7 +12,7 @@
  * queue_key), `version`, `updated_at`, and `expires_at`, the Timestamp a TTL policy deletes on.
  */
 import { Firestore, Timestamp, type CollectionReference, type DocumentData } from '@google-cloud/firestore';
-import { ConditionFailedError, StoreUnavailableError } from '../../core/errors';
+import { ConditionFailedError, StoreUnavailableError, ValidationError } from '../../core/errors';
 import { queueOrderKey, type AgentRecord, type TaskRecord, type TaskStatus } from '../../core/model';
 import type { StateStore } from '../../core/ports';
 
@@ -26,14 +26,18 @@ export interface FirestoreStoreOptions {
 
 /** gRPC status codes the Firestore client reports in `err.code`. */
 const GRPC = {
+  INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   ALREADY_EXISTS: 6,
   RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
   ABORTED: 10,
+  OUT_OF_RANGE: 11,
   UNAVAILABLE: 14,
 } as const;
+/** The request itself is wrong (a document past 1 MiB, a name too long): no retry can help. */
+const PERMANENT: ReadonlySet<number> = new Set([GRPC.INVALID_ARGUMENT, GRPC.OUT_OF_RANGE]);
 const TRANSIENT: ReadonlySet<number> = new Set([
   GRPC.DEADLINE_EXCEEDED,
   GRPC.RESOURCE_EXHAUSTED,
@@ -172,7 +176,7 @@ export function docId(id: string): string {
   return s;
 }
 
-/** Maps Firestore's gRPC errors to the store's: conflicts and transient failures. */
+/** Maps Firestore's gRPC errors to the store's: conflicts, transient and permanent failures. */
 async function guard<T>(fn: () => Promise<T>, what?: string): Promise<T> {
   try {
     return await fn();
@@ -183,6 +187,10 @@ async function guard<T>(fn: () => Promise<T>, what?: string): Promise<T> {
       throw new ConditionFailedError(`${what}: ${message}`, { cause: err });
     if (typeof code === 'number' && TRANSIENT.has(code))
       throw new StoreUnavailableError(`firestore: ${message}`, { cause: err });
+    if (typeof code === 'number' && PERMANENT.has(code))
+      throw new ValidationError(`${what ?? 'request'} was refused by Firestore: ${message}`, '', {
+        cause: err,
+      });
     throw err;
   }
 }
