@@ -1,4 +1,10 @@
-import { normalize, normalizeOne } from '../../shared/core/events/normalize';
+import {
+  generatedTaskId,
+  MAX_EVENT_ID_LENGTH,
+  normalize,
+  normalizeOne,
+  safeEventId,
+} from '../../shared/core/events/normalize';
 import { UnknownMessageTypeError, ValidationError } from '../../shared/core/errors';
 
 const request = {
@@ -183,5 +189,114 @@ describe('normalize: bad input gets a typed error naming the field', () => {
       task_data: { s: '\u0000\uFFFF\uD83D\uDE00 \u202E' },
     });
     expect(d.error).toBeUndefined();
+  });
+});
+
+describe('normalize: delivery ids follow the id rules (issue 12, items 8 and 9)', () => {
+  const ID = /^[A-Za-z0-9._:@\-/]{1,256}$/;
+  const requestBody = { type: 'coordination_request', task_type: 'x' };
+
+  test('a 10 kB message id with NUL bytes becomes a short, safe event id; the delivery keeps the raw id to ack by', () => {
+    const raw = `evil\u0000${'\u0000x'.repeat(5000)}`;
+    const [d] = normalize({
+      Records: [{ messageId: raw, eventSource: 'aws:sqs', body: JSON.stringify(requestBody) }],
+    });
+    expect(d?.error).toBeUndefined();
+    expect(d?.id).toBe(raw);
+    expect(d?.event?.id).toMatch(/^msg-[0-9a-f]{32}$/);
+    expect(generatedTaskId(d!.event!.id)).toMatch(ID);
+    // Deterministic: a redelivery of the same message gets the same task.
+    expect(normalizeOne(requestBody, { id: raw }).event?.id).toBe(d?.event?.id);
+  });
+
+  test('ids past the length limit or outside the Identifier characters are hashed, safe ones kept', () => {
+    expect(safeEventId('a'.repeat(3000))).toMatch(/^msg-[0-9a-f]{32}$/);
+    expect(safeEventId('a'.repeat(MAX_EVENT_ID_LENGTH))).toBe('a'.repeat(MAX_EVENT_ID_LENGTH));
+    expect(safeEventId('a'.repeat(MAX_EVENT_ID_LENGTH + 1))).toMatch(/^msg-/);
+    for (const bad of ['has space', 'tab\t', 'new\nline', 'ünï', '', '"quoted"', 'a#b', 'x?y'])
+      expect(safeEventId(bad)).toMatch(/^msg-[0-9a-f]{32}$/);
+    for (const ok of ['0f3c2a9e-7a4b-4c1e-9d55-1b2d3e4f5a6b', '1234567890123456', 'sb:1@x/y.z'])
+      expect(safeEventId(ok)).toBe(ok);
+    expect(safeEventId('a b')).not.toBe(safeEventId('a c'));
+  });
+
+  test('an id that looks derived (msg-..., h-...) is hashed too: a sender cannot take the id of another message or body', () => {
+    const hashed = safeEventId('unsafe id');
+    expect(safeEventId(hashed)).not.toBe(hashed);
+    const bodyId = normalizeOne(requestBody).event!.id;
+    expect(bodyId).toMatch(/^h-/);
+    expect(normalizeOne(requestBody, { id: bodyId }).event?.id).not.toBe(bodyId);
+  });
+
+  test('envelope ids (EventBridge, CloudEvents, Pub/Sub, HTTP x-request-id) go through the same rule', () => {
+    const long = 'e'.repeat(400);
+    expect(
+      normalize({
+        id: long,
+        source: 's',
+        'detail-type': 'Coordination Request',
+        detail: { task_type: 'x' },
+      })[0]?.event?.id,
+    ).toMatch(/^msg-/);
+    expect(
+      normalize({
+        specversion: '1.0',
+        id: 'a\u0000b',
+        source: 's',
+        type: 'coordination_request',
+        data: { task_type: 'x' },
+      })[0]?.event?.id,
+    ).toMatch(/^msg-/);
+    const data = Buffer.from(JSON.stringify(requestBody)).toString('base64');
+    expect(normalize({ message: { data, messageId: 'bad id' }, subscription: 's' })[0]?.event?.id).toMatch(
+      /^msg-/,
+    );
+    expect(normalizeOne(requestBody, { id: 'req 1', source: 'local.http' }).event?.id).toMatch(/^msg-/);
+  });
+
+  test('generated task ids have a namespace of their own: a client may not create a task named task-...', () => {
+    // The message id `m-victim` gives the task `task-m-victim`; a client can never have chosen that id.
+    expect(generatedTaskId(normalizeOne(requestBody, { id: 'm-victim' }).event!.id)).toBe('task-m-victim');
+    for (const type of ['coordination_request', 'task_assignment']) {
+      const e = normalizeOne({ type, task_type: 'x', agent_id: 'a', task_id: 'task-m-victim' }).error;
+      expect(e).toBeInstanceOf(ValidationError);
+      expect(e?.path).toBe('task_id');
+      expect(e?.message).toMatch(/reserved/);
+    }
+    // Messages that refer to a task may name a generated id.
+    expect(
+      normalizeOne({ type: 'task_completion', task_id: 'task-m-victim', agent_id: 'a' }).error,
+    ).toBeUndefined();
+    expect(normalizeOne({ type: 'error_event', task_id: 'task-m-victim', error: 'x' }).error).toBeUndefined();
+    expect(
+      normalizeOne({ type: 'coordination_request', task_type: 'x', task_id: 'my-task-1' }).error,
+    ).toBeUndefined();
+  });
+
+  test('a type naming an Object.prototype member is an unknown type with a clear reason, not an internal error', () => {
+    for (const name of [
+      '__proto__',
+      'constructor',
+      'toString',
+      'hasOwnProperty',
+      'valueOf',
+      'x.constructor',
+    ]) {
+      for (const body of [
+        { type: name },
+        JSON.parse(`{"type":${JSON.stringify(name)}}`),
+        { source: 's', 'detail-type': name, detail: {} },
+        { specversion: '1.0', id: 'c', source: 's', type: name, data: {} },
+      ]) {
+        const e = normalizeOne(body).error;
+        expect(e).toBeInstanceOf(UnknownMessageTypeError);
+        expect(e?.message).toMatch(/^unknown (type|detail-type) "/);
+        expect(e?.message).not.toMatch(/unreadable|is not a function|Cannot read/);
+      }
+    }
+    // The type may come from message attributes: the same rule holds there.
+    expect(normalizeOne({ agent_id: 'a' }, { attributes: { type: 'constructor' } }).error).toBeInstanceOf(
+      UnknownMessageTypeError,
+    );
   });
 });

@@ -10,7 +10,15 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { CoordinatorError, PayloadTooLargeError, UnknownMessageTypeError, ValidationError } from '../errors';
-import { DETAIL_TYPES, EVENT_SCHEMAS, EVENT_TYPES, type CoordinatorEvent, type EventType } from './schemas';
+import {
+  DETAIL_TYPES,
+  EVENT_SCHEMAS,
+  EVENT_TYPES,
+  GENERATED_TASK_ID_PREFIX,
+  eventTypeOf,
+  type CoordinatorEvent,
+  type EventType,
+} from './schemas';
 
 export interface DeliveryMeta {
   /** The transport's message id (SQS messageId, Service Bus messageId, Pub/Sub messageId). */
@@ -25,6 +33,7 @@ export interface DeliveryMeta {
 
 /** One unit of work with its own ack: an SQS record, a Service Bus message, an HTTP body. */
 export interface Delivery {
+  /** The transport's id exactly as given (what the platform acks by), else the event's id. */
   id: string;
   event?: CoordinatorEvent;
   error?: ValidationError;
@@ -191,6 +200,32 @@ function fromPubSubMessage(
   );
 }
 
+/** What an id must look like to be used as it is (the contract's Identifier characters). */
+const SAFE_ID = /^[A-Za-z0-9._:@\-/]+$/;
+/** Longest delivery id kept as it is: `task-<id>` stays far inside every store's key limits. */
+export const MAX_EVENT_ID_LENGTH = 200;
+/** Prefixes of ids the normalizer makes itself (`msg-` hashed ids, `h-` body hashes). */
+const DERIVED_ID = /^(msg|h)-/;
+
+/**
+ * The event id for a delivery id (SQS / Service Bus / Pub/Sub message id, an envelope id,
+ * `x-request-id`): kept when it is 1-200 characters of letters, digits and `. _ : @ - /`,
+ * else `msg-<first 32 hex digits of its sha-256>`. Transport ids are chosen by whoever sends
+ * the message, so they are never trusted as they are: a 10 kB id with NUL bytes or a
+ * 3,000-character one would otherwise become a task id past the store's key limit. An id that
+ * already looks derived (`msg-...`, `h-...`) is hashed too, so a sender cannot pick the id
+ * another message or body would get.
+ */
+export function safeEventId(raw: string): string {
+  if (raw.length <= MAX_EVENT_ID_LENGTH && SAFE_ID.test(raw) && !DERIVED_ID.test(raw)) return raw;
+  return `msg-${createHash('sha256').update(raw, 'utf8').digest('hex').slice(0, 32)}`;
+}
+
+/** The task id of a request without one: `task-<safe event id>`, a namespace clients cannot use. */
+export function generatedTaskId(eventId: string): string {
+  return `${GENERATED_TASK_ID_PREFIX}${eventId}`;
+}
+
 function build(
   type: EventType,
   data: Raw,
@@ -203,7 +238,8 @@ function build(
   if (!parsed.success) throw zodToValidationError(type, parsed.error);
   return {
     specversion: '1.0',
-    id: meta.id ?? bodyHash(original),
+    // Safe by construction: the core makes `task-<event id>` of it for a request without a task_id.
+    id: meta.id !== undefined ? safeEventId(meta.id) : bodyHash(original),
     source: meta.source ?? source,
     type,
     time: toIso(meta.time) ?? new Date().toISOString(),
@@ -215,12 +251,10 @@ function build(
 function resolveType(raw: unknown, field: string): EventType {
   if (typeof raw !== 'string')
     throw new ValidationError(`${field} must be a string, got ${describe(raw)}`, field);
-  if ((EVENT_TYPES as string[]).includes(raw)) return raw as EventType;
-  const byDetail = DETAIL_TYPES[raw];
-  if (byDetail) return byDetail;
-  const tail = raw.slice(raw.lastIndexOf('.') + 1);
-  if ((EVENT_TYPES as string[]).includes(tail)) return tail as EventType;
-  if (DETAIL_TYPES[tail]) return DETAIL_TYPES[tail];
+  // Own keys only: `constructor`, `toString` or `__proto__` must be unknown types, not
+  // Object.prototype members that crash the schema lookup.
+  const type = eventTypeOf(raw) ?? eventTypeOf(raw.slice(raw.lastIndexOf('.') + 1));
+  if (type) return type;
   throw new UnknownMessageTypeError(
     `unknown ${field} "${truncate(raw, 80)}": expected one of ${EVENT_TYPES.join(', ')} or ${Object.keys(DETAIL_TYPES).join(', ')}`,
     field,

@@ -11,11 +11,21 @@ const Id = z
   .min(1, 'must not be empty')
   .max(256, 'must be at most 256 characters')
   .regex(/^[A-Za-z0-9._:@\-/]+$/, 'may contain only letters, digits and . _ : @ - /');
+/**
+ * Task ids the coordinator generates from a delivery id (`task-<message id>`, see
+ * `generatedTaskId`) have this prefix to themselves: a task id a client names when it creates
+ * a task may not start with it, so no message id can ever land on a client's task. Messages
+ * that only refer to a task (completion, error) may name a generated id, of course.
+ */
+export const GENERATED_TASK_ID_PREFIX = 'task-';
+const ClientTaskId = Id.refine((v) => !v.startsWith(GENERATED_TASK_ID_PREFIX), {
+  message: `must not start with "${GENERATED_TASK_ID_PREFIX}": that prefix is reserved for the ids the coordinator generates from message ids`,
+});
 const Capability = z.string().trim().min(1).max(128);
 const Capabilities = z.array(Capability).max(64);
 
 export const CoordinationRequest = z.object({
-  task_id: Id.optional(),
+  task_id: ClientTaskId.optional(),
   agent_id: Id.optional(),
   task_type: z.string().trim().min(1, 'must not be empty').max(128),
   task_data: z.unknown().optional(),
@@ -25,7 +35,7 @@ export const CoordinationRequest = z.object({
 export type CoordinationRequest = z.infer<typeof CoordinationRequest>;
 
 export const TaskAssignmentRequest = z.object({
-  task_id: Id.optional(),
+  task_id: ClientTaskId.optional(),
   agent_id: Id,
   task_type: z.string().trim().min(1).max(128),
   task_data: z.unknown().optional(),
@@ -74,7 +84,11 @@ export const EVENT_SCHEMAS = {
 export type EventType = keyof typeof EVENT_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
 
-/** EventBridge detail-types (and their CloudEvents/attribute spelling) of the contract. */
+/**
+ * EventBridge detail-types (and their CloudEvents/attribute spelling) of the contract. Look a
+ * name up with `Object.hasOwn` (or `eventTypeOf`): a plain lookup finds `constructor`,
+ * `toString` and `__proto__` on the prototype.
+ */
 export const DETAIL_TYPES: Record<string, EventType> = {
   'Agent State Change': 'agent_state_change',
   'Coordination Request': 'coordination_request',
@@ -85,6 +99,13 @@ export const DETAIL_TYPES: Record<string, EventType> = {
   'Scheduled Event': 'sweep',
   Sweep: 'sweep',
 };
+
+/** The canonical type a name stands for (snake_case type or detail-type), own keys only. */
+export function eventTypeOf(name: string): EventType | undefined {
+  if (Object.hasOwn(EVENT_SCHEMAS, name)) return name as EventType;
+  if (Object.hasOwn(DETAIL_TYPES, name)) return DETAIL_TYPES[name];
+  return undefined;
+}
 
 interface EventBase {
   /** CloudEvents `id`: the delivery's message id, or derived from the body. */
