@@ -43,6 +43,9 @@ const common: ZodOpenApiResponsesObject = {
   },
 };
 
+/** The dashboard's routes are raw handlers on the local server: no rate limit there. */
+const { '429': _noRateLimit, ...dashboardCommon } = common;
+
 const query = (shape: Record<string, z.ZodType>) => ({ query: z.object(shape) });
 
 export function buildOpenApiDocument(): ReturnType<typeof createDocument> {
@@ -209,7 +212,10 @@ export function buildOpenApiDocument(): ReturnType<typeof createDocument> {
       '/stats': {
         get: {
           summary: 'Local server only: the dashboard figures.',
-          responses: { '200': { description: 'The figures.', content: jsonBody(StatsBody) }, ...common },
+          responses: {
+            '200': { description: 'The figures.', content: jsonBody(StatsBody) },
+            ...dashboardCommon,
+          },
         },
       },
       '/stream': {
@@ -221,7 +227,7 @@ export function buildOpenApiDocument(): ReturnType<typeof createDocument> {
               content: { 'text/event-stream': { schema: z.string() } },
             },
             '503': error('Too many live streams.'),
-            ...common,
+            ...dashboardCommon,
           },
         },
       },
