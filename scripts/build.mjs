@@ -5,11 +5,19 @@
 //   dist/gcp/index.js              the Cloud Functions entry (gcp/index.ts)
 //   dist/local/index.js            the local runtime
 //   dist/cli/index.js              the CLI
-// `node scripts/build.mjs aws` builds one group.
+// `node scripts/build.mjs aws` builds one group. After the sizes it prints, per bundle, what
+// dominates it (esbuild's metafile: the packages or source folders with the most bytes in it).
+// The Lambda bundles use the very options `serverless package` bundles with
+// (scripts/lambda-esbuild.cjs).
 import { build } from 'esbuild';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+const { lambdaEsbuildOptions } = createRequire(import.meta.url)('./lambda-esbuild.cjs');
+/** How many of a bundle's biggest inputs the report names. */
+const TOP_INPUTS = Number(process.env.BUNDLE_REPORT_TOP || 6);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv[2];
@@ -81,10 +89,26 @@ async function packageCloudFunctions(dir) {
   writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(app, null, 2)}\n`);
 }
 
+/** A metafile input's group: its npm package, or its first two path segments (shared/core). */
+function inputGroup(file) {
+  const m = file.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+  return m ? m[1] : file.split('/').slice(0, 2).join('/');
+}
+
+/** The output's bytes by input group, largest first. */
+function dominantInputs(metafile) {
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint);
+  const groups = new Map();
+  for (const [file, { bytesInOutput }] of Object.entries(output?.inputs ?? {}))
+    groups.set(inputGroup(file), (groups.get(inputGroup(file)) ?? 0) + bytesInOutput);
+  return [...groups].sort((a, b) => b[1] - a[1]);
+}
+
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
 const rows = [];
+const reports = [];
 for (const e of selected) {
-  await build({
+  const result = await build({
     entryPoints: [path.join(root, e.entry)],
     outfile: path.join(root, e.out),
     bundle: true,
@@ -94,6 +118,8 @@ for (const e of selected) {
     minify: true,
     sourcemap: 'linked',
     legalComments: 'none',
+    ...(e.group === 'aws' ? lambdaEsbuildOptions : {}),
+    metafile: true,
     logLevel: 'warning',
     // Optional native/peer modules some SDKs probe for at run time.
     // `@azure/functions-core` is provided by the Azure Functions Node worker at run time.
@@ -108,8 +134,19 @@ for (const e of selected) {
   });
   if (e.group === 'azure') await packageFunctionApp(path.dirname(path.join(root, e.out)));
   if (e.group === 'gcp') await packageCloudFunctions(path.dirname(path.join(root, e.out)));
-  rows.push([e.group, e.name, e.out, statSync(path.join(root, e.out)).size]);
+  const size = statSync(path.join(root, e.out)).size;
+  rows.push([e.group, e.name, e.out, size]);
+  reports.push([e.out, size, dominantInputs(result.metafile)]);
 }
 const w = Math.max(...rows.map((r) => r[2].length));
 console.log(`${'group'.padEnd(6)} ${'bundle'.padEnd(w)}  size`);
 for (const [group, , out, size] of rows) console.log(`${group.padEnd(6)} ${out.padEnd(w)}  ${kb(size)}`);
+console.log(
+  `\nwhat dominates each bundle (esbuild metafile, top ${TOP_INPUTS} inputs by bytes in the output)`,
+);
+for (const [out, size, inputs] of reports) {
+  const top = inputs
+    .slice(0, TOP_INPUTS)
+    .map(([name, bytes]) => `${name} ${kb(bytes)} (${Math.round((100 * bytes) / size)}%)`);
+  console.log(`${out}: ${top.join(', ')}`);
+}
