@@ -45,11 +45,12 @@ export interface AwsRuntimeOverrides extends CoreOverrides {
   bedrock?: Pick<BedrockRuntimeClient, 'send'>;
 }
 
-/** Tracing is on with `POWERTOOLS_TRACE_ENABLED=true` or active tracing on the function (X-Ray). */
+/**
+ * Tracing is on with `POWERTOOLS_TRACE_ENABLED=true` (serverless.yml sets it with active X-Ray
+ * tracing, param `tracing`); only then is the tracer (and the X-Ray SDK) loaded.
+ */
 function tracingOn(env: Record<string, string | undefined>): boolean {
-  const flag = env.POWERTOOLS_TRACE_ENABLED?.toLowerCase();
-  if (flag === 'false' || flag === '0') return false;
-  return flag === 'true' || flag === '1' || Boolean(env._X_AMZN_TRACE_ID && env.AWS_LAMBDA_FUNCTION_NAME);
+  return ['true', '1'].includes(env.POWERTOOLS_TRACE_ENABLED?.toLowerCase() ?? '');
 }
 
 export function createAwsRuntime(

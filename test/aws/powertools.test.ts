@@ -8,7 +8,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
 import { documentClient } from '../../shared/adapters/aws/dynamo-store';
-import { PowertoolsTelemetry } from '../../shared/adapters/aws/powertools-telemetry';
+import { PowertoolsTelemetry, type SpanTracer } from '../../shared/adapters/aws/powertools-telemetry';
 import { METRICS } from '../../shared/core/ports';
 import { createAwsRuntime, setAwsRuntime } from '../../shared/runtime/aws';
 import { handler as sqsHandler } from '../../functions/sqs';
@@ -175,4 +175,42 @@ test('metrics are kept until flush(), once per invocation, one EMF document per 
   expect(flushed.find((d) => d.outcome === 'retry')?.[METRICS.deliveries]).toBe(1);
   expect(flushed.find((d) => d.outcome === undefined)?.[METRICS.queueDepth]).toBe(7);
   expect((await printed(async () => telemetry.flush())).filter(isEmf)).toEqual([]);
+});
+
+test('with a tracer, span() runs the function in an X-Ray subsegment with its attributes as annotations', async () => {
+  const closed: Array<{ name: string; annotations: Record<string, unknown>; error?: string }> = [];
+  const subsegment = (name: string) => {
+    const s = {
+      name,
+      annotations: {} as Record<string, unknown>,
+      error: undefined as string | undefined,
+      addAnnotation: (k: string, v: unknown) => void (s.annotations[k] = v),
+      addError: (e: Error) => void (s.error = e.message),
+      close: () =>
+        void closed.push({ name, annotations: s.annotations, ...(s.error ? { error: s.error } : {}) }),
+      addNewSubsegment: (child: string) => subsegment(child),
+    };
+    return s;
+  };
+  let current: unknown = subsegment('facade');
+  const tracer = {
+    isTracingEnabled: () => true,
+    getSegment: () => current,
+    setSegment: (s: unknown) => void (current = s),
+  } as unknown as SpanTracer;
+  const telemetry = new PowertoolsTelemetry({ tracer });
+  const facade = current;
+  await expect(
+    telemetry.span('coordinator.route', { task_id: 't-1', batch: 2 }, async () => 42),
+  ).resolves.toBe(42);
+  await expect(
+    telemetry.span('coordinator.publish', { events: 1 }, async () => {
+      throw new Error('bus down');
+    }),
+  ).rejects.toThrow('bus down');
+  expect(closed).toEqual([
+    { name: 'coordinator.route', annotations: { task_id: 't-1', batch: 2 } },
+    { name: 'coordinator.publish', annotations: { events: 1 }, error: 'bus down' },
+  ]);
+  expect(current).toBe(facade);
 });

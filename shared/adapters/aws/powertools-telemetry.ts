@@ -13,13 +13,16 @@ import type { MetricName, MetricUnit as CoreMetricUnit, SpanAttributes, Telemetr
 
 export const METRICS_NAMESPACE = 'AgentCoordinator';
 
+/** What spans need of a Powertools tracer. */
+export type SpanTracer = Pick<Tracer, 'getSegment' | 'setSegment' | 'isTracingEnabled'>;
+
 export interface PowertoolsTelemetryOptions {
   namespace?: string;
   serviceName?: string;
   /** false: `metric()` records nothing (`POWERTOOLS_METRICS_DISABLED=true`). */
   metricsEnabled?: boolean;
   /** A Powertools tracer: spans become X-Ray subsegments. */
-  tracer?: Pick<Tracer, 'getSegment' | 'setSegment' | 'isTracingEnabled'>;
+  tracer?: SpanTracer;
 }
 
 interface Pending {
