@@ -67,8 +67,8 @@ function readBinary(headers: Headers, body: string, type: string | undefined): R
   const ceHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
-    // The SDK would parse the data itself (as json-bigint, whose big numbers are not JSON
-    // numbers); it is handed over as text and the normalizer parses it.
+    // Without Content-Type the SDK leaves the data alone; it would parse it with json-bigint,
+    // whose big numbers are not JSON numbers.
     if (lower.startsWith('ce-') && value !== undefined)
       ceHeaders[lower] = Array.isArray(value) ? value.join(',') : value;
   }
@@ -87,7 +87,10 @@ function readBinary(headers: Headers, body: string, type: string | undefined): R
   } catch (err) {
     throw invalid('binary-mode CloudEvent', err);
   }
-  const checked = validated({ ...event, datacontenttype: type, data: body }, 'binary-mode CloudEvent');
+  // Parsed here (plain JSON.parse) so an enveloped message, such as a Pub/Sub push body in
+  // `messagePublished`, reaches the normalizer as the object it unwraps.
+  const data = parseJson(body, 'data');
+  const checked = validated({ ...event, datacontenttype: type, data }, 'binary-mode CloudEvent');
   return toStructured(checked);
 }
 

@@ -55,6 +55,33 @@ test('binary mode: ce-* headers and the message as a JSON body', async () => {
   expect(res2.json).toMatchObject({ task_id: 'ce-t1', status: 'assigned', assigned_agents: ['ce-npa'] });
 });
 
+test('binary mode carrying a Pub/Sub messagePublished event (Eventarc, push subscriptions)', async () => {
+  const message = {
+    type: 'agent_state_change',
+    agent_id: 'ce-ps',
+    new_state: 'available',
+    capabilities: ['x'],
+  };
+  const res = await request(
+    server.url,
+    'POST',
+    '/events',
+    {
+      'content-type': 'application/json',
+      'ce-specversion': '1.0',
+      'ce-id': 'ps-1',
+      'ce-source': '//pubsub.googleapis.com/projects/demo/topics/coordinator-in',
+      'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+    },
+    JSON.stringify({
+      message: { data: Buffer.from(JSON.stringify(message)).toString('base64'), messageId: 'ps-1' },
+      subscription: 'projects/demo/subscriptions/coordinator-in',
+    }),
+  );
+  expect(res.status).toBe(200);
+  expect((await runtime.store.getAgent('ce-ps'))?.status).toBe('available');
+});
+
 test('structured mode: the whole event as application/cloudevents+json, data inline or base64', async () => {
   const res = await send(
     HTTP.structured(event('coordination_request', { task_id: 'ce-t2', task_type: 'nutrition_analysis' })),
