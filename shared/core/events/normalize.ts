@@ -204,20 +204,17 @@ function fromPubSubMessage(
 const SAFE_ID = /^[A-Za-z0-9._:@\-/]+$/;
 /** Longest delivery id kept as it is: `task-<id>` stays far inside every store's key limits. */
 export const MAX_EVENT_ID_LENGTH = 200;
-/** Prefixes of ids the normalizer makes itself (`msg-` hashed ids, `h-` body hashes). */
-const DERIVED_ID = /^(msg|h)-/;
-
 /**
  * The event id for a delivery id (SQS / Service Bus / Pub/Sub message id, an envelope id,
  * `x-request-id`): kept when it is 1-200 characters of letters, digits and `. _ : @ - /`,
  * else `msg-<first 32 hex digits of its sha-256>`. Transport ids are chosen by whoever sends
  * the message, so they are never trusted as they are: a 10 kB id with NUL bytes or a
- * 3,000-character one would otherwise become a task id past the store's key limit. An id that
- * already looks derived (`msg-...`, `h-...`) is hashed too, so a sender cannot pick the id
- * another message or body would get.
+ * 3,000-character one would otherwise become a task id past the store's key limit. (A sender
+ * who sends `msg-<hash of U>` gets the task of the message id U; knowing U it could send U
+ * itself, so reserving the prefix would protect nothing, and would rename ids like `msg-42`.)
  */
 export function safeEventId(raw: string): string {
-  if (raw.length <= MAX_EVENT_ID_LENGTH && SAFE_ID.test(raw) && !DERIVED_ID.test(raw)) return raw;
+  if (raw.length <= MAX_EVENT_ID_LENGTH && SAFE_ID.test(raw)) return raw;
   return `msg-${createHash('sha256').update(raw, 'utf8').digest('hex').slice(0, 32)}`;
 }
 
