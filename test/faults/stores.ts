@@ -2,6 +2,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoStateStore, documentClient } from '../../shared/adapters/aws/dynamo-store';
 import { LevelStateStore } from '../../shared/adapters/local/level-store';
 import { MemoryStateStore } from '../../shared/adapters/local/memory-store';
@@ -38,6 +40,7 @@ export async function dynamoFixture(): Promise<StoreFixture & { stop(): Promise<
     name: 'dynamodb (dynalite)',
     open: async () => {
       const table = await dynalite.createTable();
+      await waitForActive(dynalite.client, table);
       return {
         store: new DynamoStateStore(documentClient(dynalite.client), table),
         close: async () => undefined,
@@ -45,6 +48,21 @@ export async function dynamoFixture(): Promise<StoreFixture & { stop(): Promise<
     },
     stop: () => dynalite.stop(),
   };
+}
+
+/**
+ * A new table is CREATING until DynamoDB (or dynalite, even with `createTableMs: 0`) marks it
+ * ACTIVE; a write before that fails with ResourceNotFoundException. Waits on DescribeTable, as
+ * the SDK's waiter does, table and indexes both.
+ */
+export async function waitForActive(client: DynamoDBClient, table: string, attempts = 200): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+    const indexes = Table?.GlobalSecondaryIndexes ?? [];
+    if (Table?.TableStatus === 'ACTIVE' && indexes.every((g) => g.IndexStatus === 'ACTIVE')) return;
+    await sleep(10);
+  }
+  throw new Error(`table ${table} is not ACTIVE after ${attempts} DescribeTable calls`);
 }
 
 /** Firestore through the real client against the google-cloud-cli emulator (a fresh prefix per open). */
