@@ -4,13 +4,25 @@
  * leaves the record and its index either both old or both new. Conditional writes are
  * serialised per key inside the process (LevelDB allows one process per directory).
  *
- * Keys: `a/<agent_id>` agent records, `t/<task_id>` task records, and `s/<status>/<queue key>`
- * an index per status in queue order, so listing agents or one status is a range read.
+ * Keys: `a/<agent_id>` agent records, `t/<task_id>` task records, and index entries written in
+ * the same atomic batch as their task, so every listing is one range read of its page:
+ *   `s/<status>/<queue order>`              per status, in queue order
+ *   `q/<queue key>\0<queue order>`          queued tasks per queue (`queueKeyOf`), in queue order
+ *   `k/<queue key>`                         the queue keys ever used (listQueueKeys skips empty ones)
+ *   `o/<task_id>`                           tasks whose outbox is not empty
+ *   `d/<deadline_at>\0<task_id>`            assigned tasks with a deadline, earliest first
+ * A page's cursor is the last entry's key after its prefix.
  */
 import { ClassicLevel } from 'classic-level';
 import { StoreUnavailableError } from '../../core/errors';
-import { queueOrderKey, type AgentRecord, type TaskRecord, type TaskStatus } from '../../core/model';
-import type { StateStore } from '../../core/ports';
+import {
+  queueKeyOf,
+  queueOrderKey,
+  type AgentRecord,
+  type TaskRecord,
+  type TaskStatus,
+} from '../../core/model';
+import type { Page, StateStore } from '../../core/ports';
 import { check } from './memory-store';
 
 export interface LevelStoreOptions {
@@ -81,8 +93,12 @@ export class LevelStateStore implements StateStore {
       const stored = await this.read<TaskRecord>(key);
       check(stored?.version, expectedVersion, task.version, `task ${task.task_id}`);
       const batch = this.db.batch();
-      if (stored) batch.del(indexKey(stored));
-      batch.put(indexKey(task), task.task_id);
+      const entries = indexEntries(task);
+      // Queue keys (`k/`) stay: other tasks may wait in that queue; listQueueKeys skips empty ones.
+      if (stored)
+        for (const old of Object.keys(indexEntries(stored)))
+          if (!(old in entries) && !old.startsWith('k/')) batch.del(old);
+      for (const [entry, value] of Object.entries(entries)) batch.put(entry, value);
       batch.put(key, JSON.stringify(task));
       await batch.write({ sync: this.options.sync ?? false });
     });
@@ -93,6 +109,44 @@ export class LevelStateStore implements StateStore {
     for await (const id of this.db.values({ gt: `s/${status}/`, lt: `s/${status}0`, limit })) ids.push(id);
     const values = await this.db.getMany(ids.map((id) => `t/${id}`));
     return values.filter((v): v is string => typeof v === 'string').map((v) => JSON.parse(v) as TaskRecord);
+  }
+
+  async listQueue(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.page(`q/${queueKey}${SEP}`, `q/${queueKey}${SEP_END}`, limit, cursor);
+  }
+
+  async listQueueKeys(): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const k of this.db.keys({ gt: 'k/', lt: 'k0' })) keys.push(k.slice(2));
+    const used: string[] = [];
+    for (const queueKey of keys) {
+      const head = await this.db
+        .keys({ gt: `q/${queueKey}${SEP}`, lt: `q/${queueKey}${SEP_END}`, limit: 1 })
+        .all();
+      if (head.length > 0) used.push(queueKey);
+    }
+    return used;
+  }
+
+  async listPendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.page('o/', 'o0', limit, cursor);
+  }
+
+  async listOverdue(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.page('d/', `d/${before}`, limit, cursor);
+  }
+
+  /** One range read of index entries (`prefix` + cursor exclusive, up to `end`), then their tasks. */
+  private async page(prefix: string, end: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    const entries = await this.db
+      .iterator({ gt: cursor === undefined ? prefix : `${prefix}${cursor}`, lt: end, limit })
+      .all();
+    const values = await this.db.getMany(entries.map(([, id]) => `t/${id}`));
+    const items = values
+      .filter((v): v is string => typeof v === 'string')
+      .map((v) => JSON.parse(v) as TaskRecord);
+    const last = entries[entries.length - 1];
+    return entries.length === limit && last ? { items, cursor: last[0].slice(prefix.length) } : { items };
   }
 
   private async read<T>(key: string): Promise<T | undefined> {
@@ -117,6 +171,21 @@ export class LevelStateStore implements StateStore {
   }
 }
 
-function indexKey(task: TaskRecord): string {
-  return `s/${task.status}/${queueOrderKey(task)}`;
+/** Sorts before and after any character of a queue key, id or timestamp. */
+const SEP = '\u0000';
+const SEP_END = '\u0001';
+
+/** The index entries of a task (key -> task id), all written in the task's batch. */
+function indexEntries(task: TaskRecord): Record<string, string> {
+  const order = queueOrderKey(task);
+  const entries: Record<string, string> = { [`s/${task.status}/${order}`]: task.task_id };
+  if (task.status === 'queued') {
+    const queueKey = queueKeyOf(task);
+    entries[`q/${queueKey}${SEP}${order}`] = task.task_id;
+    entries[`k/${queueKey}`] = '';
+  }
+  if (task.outbox.length > 0) entries[`o/${task.task_id}`] = task.task_id;
+  if (task.status === 'assigned' && task.deadline_at)
+    entries[`d/${task.deadline_at}${SEP}${task.task_id}`] = task.task_id;
+  return entries;
 }
