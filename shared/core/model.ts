@@ -76,6 +76,61 @@ export const DecisionRecord = RoutingDecision.extend({
 });
 export type DecisionRecord = z.infer<typeof DecisionRecord>;
 
+/** An agent's A2A security scheme, as its Agent Card describes it (the secret is configured). */
+export const A2aSecurity = z.object({
+  /** The scheme's name in the card (`securitySchemes` key). */
+  name: z.string(),
+  type: z.enum(['http', 'apiKey', 'oauth2', 'openIdConnect', 'mutualTLS']),
+  /** For `http`: `Bearer`, `Basic`. */
+  scheme: z.string().optional(),
+  /** For `apiKey`: where the key goes and under which name. */
+  location: z.enum(['header', 'query', 'cookie']).optional(),
+  param_name: z.string().optional(),
+});
+export type A2aSecurity = z.infer<typeof A2aSecurity>;
+
+/** How to reach an agent that speaks A2A: what its Agent Card said when it was last fetched. */
+export const A2aEndpoint = z.object({
+  card_url: z.string(),
+  card_name: z.string(),
+  card_version: z.string().optional(),
+  /** SHA-256 of the card as served: a heartbeat refreshes the record when it changed. */
+  card_sha256: z.string(),
+  fetched_at: z.string(),
+  /** The capabilities the card's skills gave (merged with the explicit ones). */
+  card_capabilities: z.array(z.string()).default([]),
+  interface_url: z.string(),
+  protocol_binding: z.enum(['JSONRPC', 'HTTP+JSON']),
+  protocol_version: z.enum(['1.0', '0.3']),
+  tenant: z.string().optional(),
+  security: A2aSecurity.optional(),
+  push_notifications: z.boolean(),
+  skills: z.array(z.string()).default([]),
+});
+export type A2aEndpoint = z.infer<typeof A2aEndpoint>;
+
+/** An A2A task the coordinator started for one agent's part of one of its tasks. */
+export const A2aTaskRef = z.object({
+  agent_id: z.string(),
+  /** The assignment event it was sent for (`<task_id>:<attempt>:<agent>`): the idempotency key. */
+  assignment_id: z.string(),
+  /** Set once the agent answered; absent while the send is in flight. */
+  a2a_task_id: z.string().optional(),
+  /** The A2A task's last known state (`submitted`, `working`, `completed`, ...), or `sending`. */
+  state: z.string(),
+  /** The agent was asked to push updates (its card allows it and a notification URL is set). */
+  push: z.boolean(),
+  /** What the agent must send back with each notification (compared in constant time). */
+  push_token: z.string().optional(),
+  /** Sends that failed and may be retried. */
+  send_failures: z.number().int().nonnegative().default(0),
+  /** What an agent asking for input said. */
+  message: z.string().optional(),
+  dispatched_at: z.string(),
+  updated_at: z.string(),
+});
+export type A2aTaskRef = z.infer<typeof A2aTaskRef>;
+
 export const AgentRecord = z.object({
   agent_id: Identifier,
   capabilities: z.array(z.string()).default([]),
@@ -88,6 +143,8 @@ export const AgentRecord = z.object({
   registered_at: z.string(),
   updated_at: z.string(),
   last_error: z.string().optional(),
+  /** Set for an agent registered from an Agent Card: assignments go to it over A2A. */
+  a2a: A2aEndpoint.optional(),
   version: z.number().int().positive(),
   /** Epoch seconds after which the store may expire the record. */
   ttl: z.number().int(),
@@ -106,7 +163,7 @@ export type PayloadRef = z.infer<typeof PayloadRef>;
 /** An event waiting to be published: written with the task, cleared once the bus took it. */
 export const OutboundEvent = z.object({
   id: z.string(),
-  type: z.enum(['Task Assignment', 'Task Rejected', 'Task Failed']),
+  type: z.enum(['Task Assignment', 'Task Rejected', 'Task Failed', 'Task Input Required']),
   target_agent: z.string().optional(),
   task_id: z.string(),
   detail: z.record(z.string(), z.unknown()),
@@ -118,6 +175,8 @@ export const TaskRecord = z.object({
   task_id: Identifier,
   task_type: z.string(),
   task_data: z.unknown().optional(),
+  /** Where the task data is kept when it was too large for the bus (claim check); then no `task_data`. */
+  task_data_ref: PayloadRef.optional(),
   priority: Priority,
   required_capabilities: z.array(z.string()).default([]),
   requested_by: z.string().optional(),
@@ -136,6 +195,12 @@ export const TaskRecord = z.object({
   /** Events committed with the task but not yet accepted by the bus (transactional outbox). */
   outbox: z.array(OutboundEvent).default([]),
   result: z.unknown().optional(),
+  /** Assignments of this task that could not be committed for good (it fails at `MAX_COMMIT_FAILURES`). */
+  commit_failures: z.number().int().nonnegative().optional(),
+  /** The A2A tasks started for this task's agents (one per agent, the latest assignment's). */
+  a2a_tasks: z.array(A2aTaskRef).optional(),
+  /** An agent asked for input: the task waits (still assigned, no deadline) until it goes on. */
+  waiting: z.object({ agent_id: z.string(), message: z.string(), since: z.string() }).optional(),
   error: z.string().optional(),
   reason: z.string().optional(),
   created_at: z.string(),

@@ -21,7 +21,18 @@ const scenario = loadScenario();
  * (7 alone) before.
  */
 const MAX_STORE_CALLS_PER_REQUEST = 4.2;
-const PORT_METHODS = ['getAgent', 'listAgents', 'putAgent', 'getTask', 'putTask', 'listTasksByStatus'];
+const PORT_METHODS = [
+  'getAgent',
+  'listAgents',
+  'putAgent',
+  'getTask',
+  'putTask',
+  'listTasksByStatus',
+  'listQueue',
+  'listQueueKeys',
+  'listPendingOutbox',
+  'listOverdue',
+];
 /** Properties the core may read that are not round trips. */
 const NON_CALLS = ['name', 'close'];
 

@@ -9,6 +9,7 @@ import { DEFAULT_CORE_SETTINGS, type CoreSettings } from '../config';
 import { NotFoundError, ValidationError } from '../errors';
 import { normalize, type Delivery, type DeliveryMeta } from '../events/normalize';
 import type { CoordinatorEvent, EventOf } from '../events/schemas';
+import { BUS_LIMITS, limitFor, STORE_LIMITS } from '../limits';
 import { nullLogger } from '../logger';
 import type { AgentRecord, TaskRecord, TaskStatus } from '../model';
 import { Outbox } from '../outbox/outbox';
@@ -16,9 +17,11 @@ import {
   METRICS,
   noopTelemetry,
   systemClock,
+  type A2aGateway,
   type Clock,
   type EventBus,
   type Logger,
+  type PayloadStore,
   type Router,
   type StateStore,
   type Telemetry,
@@ -33,6 +36,7 @@ import { assignDirectly } from '../usecases/direct-assignment';
 import { checkHealth } from '../usecases/health-check';
 import type { CoordinationResult, CoreServices } from '../usecases/services';
 import { sweep } from '../usecases/sweep/sweep';
+import { requireInput } from '../usecases/input-required';
 import { reportError } from '../usecases/task-error';
 import { done, failed, fifoBlocked, type Outcome } from './outcomes';
 
@@ -46,7 +50,11 @@ export interface CoordinatorDeps {
   clock?: Clock;
   logger?: Logger;
   telemetry?: Telemetry;
+  /** Where task data above the claim-check threshold is kept. */
+  payloads?: PayloadStore;
   settings?: Partial<CoreSettings>;
+  /** Agents that speak A2A; the runtime also wraps `bus` with the A2A dispatch adapter. */
+  a2a?: A2aGateway;
 }
 
 export interface HandleOptions {
@@ -77,6 +85,9 @@ export class Coordinator {
       logger: deps.logger ?? nullLogger,
       settings,
       telemetry,
+      ...(deps.payloads ? { payloads: deps.payloads } : {}),
+      limits: { store: limitFor(STORE_LIMITS, deps.store.name), bus: limitFor(BUS_LIMITS, deps.bus.name) },
+      ...(deps.a2a ? { a2a: deps.a2a } : {}),
     };
   }
 
@@ -141,9 +152,20 @@ export class Coordinator {
         return completeTask(s, event);
       case 'error_event':
         return reportError(s, event);
+      case 'task_input_required':
+        return requireInput(s, event);
       case 'sweep':
         return sweep(s);
     }
+  }
+
+  /**
+   * A push notification from an A2A agent (`POST /a2a/notifications`): answers 404 when this
+   * coordinator has no A2A agents configured.
+   */
+  a2aNotification(body: unknown, headers: Record<string, string | string[] | undefined>) {
+    if (!this.services.a2a) return Promise.resolve({ status: 404, body: { error: 'not_found' } });
+    return this.services.a2a.notification(body, headers);
   }
 
   /** The scheduled sweep (what a `sweep` event does). */

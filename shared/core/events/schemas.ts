@@ -51,6 +51,11 @@ export const AgentStateChange = z.object({
   new_state: AgentStatus,
   capabilities: Capabilities.optional(),
   max_concurrent_tasks: z.number().int().positive().max(1000).optional(),
+  /** An A2A agent: its Agent Card (or its base URL); the card's skills add capabilities. */
+  agent_card_url: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
 });
 export type AgentStateChange = z.infer<typeof AgentStateChange>;
 
@@ -69,6 +74,15 @@ export const ErrorEvent = z.object({
 });
 export type ErrorEvent = z.infer<typeof ErrorEvent>;
 
+/** An agent needs input to go on (an A2A task in `input-required`): the task waits. */
+export const TaskInputRequired = z.object({
+  task_id: Id,
+  agent_id: Id,
+  message: z.string().max(4000),
+  a2a_task_id: z.string().max(256).optional(),
+});
+export type TaskInputRequired = z.infer<typeof TaskInputRequired>;
+
 export const Sweep = z.object({}).passthrough();
 
 /** Canonical event types (snake_case) and the schema of each one's data. */
@@ -79,6 +93,7 @@ export const EVENT_SCHEMAS = {
   agent_state_change: AgentStateChange,
   task_completion: TaskCompletion,
   error_event: ErrorEvent,
+  task_input_required: TaskInputRequired,
   sweep: Sweep,
 } as const;
 export type EventType = keyof typeof EVENT_SCHEMAS;
@@ -96,6 +111,7 @@ export const DETAIL_TYPES: Record<string, EventType> = {
   'Error Event': 'error_event',
   'Task Assignment Request': 'task_assignment',
   'Agent Health Check': 'agent_health_check',
+  'Agent Input Required': 'task_input_required',
   'Scheduled Event': 'sweep',
   Sweep: 'sweep',
 };

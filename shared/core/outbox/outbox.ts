@@ -4,6 +4,7 @@
  * outbox, and the redelivery or the sweep publishes them again.
  */
 import type { TaskRecord } from '../model';
+import { toBusEvent } from './events';
 import type { EventBus, Telemetry } from '../ports';
 import type { TaskLedger } from '../services/task-ledger';
 
@@ -18,7 +19,7 @@ export class Outbox {
   async publish(task: TaskRecord): Promise<TaskRecord> {
     if (task.outbox.length === 0) return task;
     const sent = task.outbox.map((e) => e.id);
-    const events = task.outbox;
+    const events = task.outbox.map((e) => toBusEvent(task, e));
     await this.telemetry.span('coordinator.publish', { task_id: task.task_id, events: events.length }, () =>
       this.bus.publish(events),
     );

@@ -136,7 +136,10 @@ export class LlmRouter implements Router {
         decision: valid.decision,
         ...base,
       };
-      if (valid.dropped.length > 0) result.fallback_reason = `dropped: ${valid.dropped.join('; ')}`;
+      if (valid.dropped.length > 0) {
+        result.fallback_reason = `dropped: ${valid.dropped.join('; ')}`;
+        result.dropped = valid.dropped;
+      }
       return result;
     });
   }

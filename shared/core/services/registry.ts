@@ -3,7 +3,7 @@
  * Every verb runs its own optimistic loop over the agent record, so a slot is claimed only on
  * an agent that still has one free, whatever other deliveries do at the same moment.
  */
-import type { AgentRecord, AgentStatus } from '../model';
+import type { A2aEndpoint, AgentRecord, AgentStatus } from '../model';
 import type { Clock } from '../ports';
 import { hasFreeSlot } from '../routing/eligibility';
 import type { VersionedRecords } from './records';
@@ -13,6 +13,8 @@ export interface Registration {
   new_state: AgentStatus;
   capabilities?: string[];
   max_concurrent_tasks?: number;
+  /** From the agent's Agent Card; kept from the current record when absent. */
+  a2a?: A2aEndpoint;
 }
 
 export interface ClaimOptions {
@@ -62,6 +64,7 @@ export class Registry {
       registered_at: current?.registered_at ?? now,
       updated_at: now,
       ...(current?.last_error ? { last_error: current.last_error } : {}),
+      ...(r.a2a ? { a2a: r.a2a } : current?.a2a ? { a2a: current.a2a } : {}),
       version: 1,
       ttl: 0,
     }));
@@ -89,16 +92,22 @@ export class Registry {
     return ok;
   }
 
-  async releaseSlot(agentId: string, taskId: string): Promise<void> {
-    await this.records.updateAgent(agentId, (a) => {
+  /** Frees the task's slot on the agent; `snapshot` (see `claimSlot`) is kept current. */
+  async releaseSlot(agentId: string, taskId: string, snapshot?: Map<string, AgentRecord>): Promise<void> {
+    const updated = await this.records.updateAgent(agentId, (a) => {
       if (!a.active_task_ids.includes(taskId)) return undefined;
       a.active_task_ids = a.active_task_ids.filter((id) => id !== taskId);
       return a;
     });
+    if (updated && snapshot?.has(agentId)) snapshot.set(agentId, updated);
   }
 
-  async releaseSlots(agentIds: readonly string[], taskId: string): Promise<void> {
-    for (const agentId of agentIds) await this.releaseSlot(agentId, taskId);
+  async releaseSlots(
+    agentIds: readonly string[],
+    taskId: string,
+    snapshot?: Map<string, AgentRecord>,
+  ): Promise<void> {
+    for (const agentId of agentIds) await this.releaseSlot(agentId, taskId, snapshot);
   }
 
   /** Marks the agent offline if it is still stale; returns it when this call took it offline. */

@@ -7,11 +7,13 @@ import { NotFoundError } from '../errors';
 import {
   TERMINAL_TASK_STATUSES,
   type DecisionRecord,
+  type PayloadRef,
   type Priority,
   type TaskRecord,
   type TaskStatus,
 } from '../model';
-import { assignmentEvent, outcomeEvent } from '../outbox/events';
+import { assignmentEvent, inputRequiredEvent, outcomeEvent } from '../outbox/events';
+import type { Page } from '../ports';
 import type { Change, VersionedRecords } from './records';
 
 const MAX_HISTORY = 20;
@@ -21,6 +23,7 @@ export interface NewTask {
   task_id: string;
   task_type: string;
   task_data?: unknown;
+  task_data_ref?: PayloadRef;
   priority: Priority;
   required_capabilities: string[];
   pinned_agent?: string;
@@ -43,6 +46,26 @@ export class TaskLedger {
     return this.records.listTasks(status, limit);
   }
 
+  /** The queues that hold queued tasks (`queueKeyOf`). */
+  queueKeys(): Promise<string[]> {
+    return this.records.listQueueKeys();
+  }
+
+  /** One page of a queue, in queue order. */
+  queuePage(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.records.listQueue(queueKey, limit, cursor);
+  }
+
+  /** One page of the tasks whose outbox still holds events. */
+  pendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.records.listPendingOutbox(limit, cursor);
+  }
+
+  /** One page of the assigned tasks past their deadline at `now`. */
+  overdue(now: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.records.listOverdue(now, limit, cursor);
+  }
+
   /** Creates the task, queued, unless it exists (a redelivery); returns the stored one either way. */
   async open(spec: NewTask): Promise<TaskRecord> {
     const now = this.records.nowIso();
@@ -50,6 +73,7 @@ export class TaskLedger {
       task_id: spec.task_id,
       task_type: spec.task_type,
       task_data: spec.task_data,
+      ...(spec.task_data_ref ? { task_data_ref: spec.task_data_ref } : {}),
       priority: spec.priority,
       required_capabilities: spec.required_capabilities,
       ...(spec.pinned_agent ? { pinned_agent: spec.pinned_agent } : {}),
@@ -140,6 +164,7 @@ export class TaskLedger {
     return this.records.updateTask(taskId, (t) => {
       if (t.status !== 'assigned' || !t.assigned_agents.includes(agentId)) return undefined;
       t.assigned_agents = t.assigned_agents.filter((a) => a !== agentId);
+      if (t.waiting?.agent_id === agentId) delete t.waiting;
       if (failedOnIt && !t.failed_agents.includes(agentId)) t.failed_agents = [...t.failed_agents, agentId];
       t.error = reason;
       if (t.assigned_agents.length > 0) return t;
@@ -171,6 +196,7 @@ export class TaskLedger {
         ignored = completionRefusal(t, agentId);
         if (ignored) return undefined;
         t.completed_agents = [...t.completed_agents, agentId];
+        if (t.waiting?.agent_id === agentId) delete t.waiting;
         if (result !== undefined) {
           t.result =
             t.assigned_agents.length > 1 ? { ...(asRecord(t.result) ?? {}), [agentId]: result } : result;
@@ -186,14 +212,42 @@ export class TaskLedger {
     return { task: updated, ...(ignored ? { ignored } : {}) };
   }
 
-  /** A queued task whose dependency failed or was rejected fails too. */
-  failOnDependency(taskId: string, dependencyId: string, dependencyStatus: TaskStatus) {
+  /**
+   * An assigned agent needs input: the task waits (still assigned to it) with the agent's
+   * message, and a `Task Input Required` event goes to the requester. Undefined when the task
+   * is not assigned to that agent (any more).
+   */
+  markWaiting(taskId: string, agentId: string, message: string): Promise<TaskRecord | undefined> {
+    return this.records.updateTask(taskId, (t) => {
+      if (t.status !== 'assigned' || !t.assigned_agents.includes(agentId)) return undefined;
+      if (t.waiting?.agent_id === agentId && t.waiting.message === message) return undefined;
+      const now = this.records.nowIso();
+      t.waiting = { agent_id: agentId, message, since: now };
+      t.outbox.push(inputRequiredEvent(t, agentId, message, now));
+      return t;
+    });
+  }
+
+  /** A queued task fails for good (a dependency failed or timed out), with a `Task Failed` event. */
+  failQueued(taskId: string, reason: string): Promise<TaskRecord | undefined> {
     return this.records.updateTask(taskId, (t) => {
       if (t.status !== 'queued') return undefined;
-      t.status = 'failed';
-      t.error = `dependency ${dependencyId} ${dependencyStatus}`;
-      t.completed_at = this.records.nowIso();
-      t.outbox.push(outcomeEvent(t, 'Task Failed', this.records.nowIso()));
+      failNow(t, reason, this.records.nowIso());
+      return t;
+    });
+  }
+
+  /**
+   * An assignment of this queued task could not be committed for good (the store refused the
+   * record): counted, and at `maxFailures` the task fails instead of blocking its queue.
+   */
+  recordCommitFailure(taskId: string, reason: string, maxFailures: number): Promise<TaskRecord | undefined> {
+    return this.records.updateTask(taskId, (t) => {
+      if (t.status !== 'queued') return undefined;
+      t.commit_failures = (t.commit_failures ?? 0) + 1;
+      t.error = reason.slice(0, 1000);
+      if (t.commit_failures >= maxFailures)
+        failNow(t, `could not be committed ${t.commit_failures} times: ${t.error}`, this.records.nowIso());
       return t;
     });
   }
@@ -219,6 +273,13 @@ export class TaskLedger {
     if (!result) throw new NotFoundError(`task ${task.task_id} disappeared`);
     return result;
   }
+}
+
+function failNow(t: TaskRecord, reason: string, nowIso: string): void {
+  t.status = 'failed';
+  t.error = reason;
+  t.completed_at = nowIso;
+  t.outbox.push(outcomeEvent(t, 'Task Failed', nowIso));
 }
 
 function pushDecision(t: TaskRecord, record: DecisionRecord): void {

@@ -9,6 +9,7 @@ import { routingRequest } from './decision-record';
 import { executeDecision } from './execute-decision';
 import { awaitsFirstDecision, resumeTask } from './resume-task';
 import type { CoordinationResult, CoreServices } from './services';
+import { prepareTaskData } from './task-data';
 
 export type CoordinationRequest = EventOf<'coordination_request'>;
 
@@ -53,16 +54,17 @@ export async function coordinate(
 }
 
 /** Creates the task (or finds it: a redelivery); `pinnedAgent` for a direct assignment. */
-export function openTask(
+export async function openTask(
   s: CoreServices,
   event: CoordinationRequest,
   pinnedAgent?: string,
 ): Promise<TaskRecord> {
   const d = event.data;
+  const taskId = d.task_id ?? `task-${event.id}`;
   return s.ledger.open({
-    task_id: d.task_id ?? `task-${event.id}`,
+    task_id: taskId,
     task_type: d.task_type,
-    task_data: d.task_data,
+    ...(await prepareTaskData(s, taskId, d.task_data)),
     priority: d.priority,
     required_capabilities: d.required_capabilities ?? [],
     ...(pinnedAgent ? { pinned_agent: pinnedAgent } : {}),

@@ -33,6 +33,7 @@ export function decisionRecord(task: TaskRecord, routed: RouterResult, decidedAt
   if (routed.model) r.model = routed.model;
   if (routed.usage) r.usage = routed.usage;
   if (routed.latency_ms !== undefined) r.latency_ms = routed.latency_ms;
+  if (routed.dropped && routed.dropped.length > 0) r.dropped = routed.dropped;
   return r;
 }
 

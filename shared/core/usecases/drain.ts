@@ -2,12 +2,18 @@
  * The drain: queued tasks go to free agents, highest priority and oldest first, to the least
  * loaded capable agent (a pinned task only to its agent), skipping tasks whose dependencies
  * have not completed. Runs whenever a slot may have opened.
+ *
+ * It reads only the heads of the queues a free agent can serve (one queue per capability set
+ * and per pinned agent), merged in queue order, and pages further into a queue only while an
+ * agent that could serve it is still free: the cost follows the free slots, not the depth of
+ * the queue, and a task deep in a queue is still found (no head-of-line starvation).
  */
 import { errorMessage } from '../errors';
-import type { AgentRecord, TaskRecord } from '../model';
+import { queueKeyCapabilities, queueOrderKey, type AgentRecord, type TaskRecord } from '../model';
 import { METRICS } from '../ports';
 import {
   capableCandidates,
+  COORDINATION_CAPABILITY,
   coordinationCandidates,
   hasFreeSlot,
   isCapable,
@@ -17,45 +23,117 @@ import { decideByRules } from '../routing/rules-router';
 import { routingRequest } from './decision-record';
 import { dependenciesReady } from './dependencies';
 import { executeDecision } from './execute-decision';
+import { awaitsFirstDecision } from './resume-task';
 import type { CoreServices } from './services';
 
-const DRAIN_LIMIT = 200;
+/** Tasks read per queue page. */
+const PAGE = 25;
+/** Pages one drain may read in all: bounds a drain over queues full of tasks nobody may take. */
+const MAX_PAGES = 40;
+/** A task this new without a decision is still being routed by its own delivery: not drained. */
+const IN_FLIGHT_GRACE_MS = 60_000;
+
+/** A drain's read position in one queue. */
+interface QueueCursor {
+  key: string;
+  items: TaskRecord[];
+  next: number;
+  cursor?: string;
+  /** No page left to read. */
+  exhausted: boolean;
+}
 
 /** Returns the ids of the tasks it assigned. */
 export async function drainQueue(s: CoreServices): Promise<string[]> {
-  const queued = await s.ledger.list('queued', DRAIN_LIMIT);
-  s.telemetry.metric(METRICS.queueDepth, queued.length, 'Count');
-  if (queued.length === 0) return [];
+  const keys = await s.ledger.queueKeys();
+  if (keys.length === 0) return [];
   const agents = new Map((await s.registry.list()).map((a) => [a.agent_id, a]));
+  const queues: QueueCursor[] = keys.map((key) => ({ key, items: [], next: 0, exhausted: false }));
+  const budget = { pages: MAX_PAGES, seen: 0 };
   const assigned: string[] = [];
-  for (const task of queued) {
+  for (;;) {
     const free = [...agents.values()].filter(hasFreeSlot);
     if (free.length === 0) break;
-    // Only the free agents that could take this task matter: most queued tasks wait for a
-    // capability whose agents are all busy, and are passed over without building a request.
-    const candidates = drainCandidates(task, free, agents);
-    if (candidates.length === 0) continue;
-    if (task.dependencies.length > 0 && !(await dependenciesReady(s, task))) continue;
-    const routed = decideByRules(
-      routingRequest(task, candidates),
-      task.pinned_agent ? 'direct:drain' : 'drain',
-    );
-    if (routed.decision.action !== 'assign_task' && routed.decision.action !== 'delegate_coordination')
-      continue;
-    routed.decision.reasoning = `from the queue: ${routed.decision.reasoning}`;
-    if (task.pinned_agent) routed.router = 'direct';
-    const result = await executeDecision(s, task, routed, { onNoSlot: 'skip', snapshot: agents }).catch(
-      (err: unknown) => {
-        s.logger.warn('drain: could not assign a queued task; it stays queued', {
-          task_id: task.task_id,
-          error: errorMessage(err),
-        });
-        return undefined;
-      },
-    );
-    if (result?.status === 'assigned' && !result.duplicate) assigned.push(task.task_id);
+    // The heads of the queues some free agent can serve; the first in queue order goes first.
+    let best: QueueCursor | undefined;
+    let bestTask: TaskRecord | undefined;
+    for (const q of queues) {
+      if (!servable(q.key, free, agents)) continue;
+      const head = await headOf(s, q, budget);
+      if (head && (!bestTask || queueOrderKey(head) < queueOrderKey(bestTask))) {
+        best = q;
+        bestTask = head;
+      }
+    }
+    if (!best || !bestTask) break;
+    best.next += 1;
+    if (await assignFromQueue(s, bestTask, free, agents)) assigned.push(bestTask.task_id);
   }
+  s.telemetry.metric(METRICS.queueDepth, budget.seen, 'Count');
   return assigned;
+}
+
+/** The next task of a queue, reading its next page when the current one is used up. */
+async function headOf(
+  s: CoreServices,
+  q: QueueCursor,
+  budget: { pages: number; seen: number },
+): Promise<TaskRecord | undefined> {
+  if (q.next < q.items.length) return q.items[q.next];
+  if (q.exhausted || budget.pages <= 0) return undefined;
+  const page = await s.ledger.queuePage(q.key, PAGE, q.cursor);
+  budget.pages -= 1;
+  budget.seen += page.items.length;
+  q.items = page.items;
+  q.next = 0;
+  q.cursor = page.cursor;
+  q.exhausted = page.cursor === undefined;
+  return q.items[0];
+}
+
+/** Tries one queued task on the free agents; true when this call assigned it. */
+async function assignFromQueue(
+  s: CoreServices,
+  task: TaskRecord,
+  free: readonly AgentRecord[],
+  agents: Map<string, AgentRecord>,
+): Promise<boolean> {
+  if (task.status !== 'queued') return false;
+  if (awaitsFirstDecision(task) && s.clock.now() - Date.parse(task.updated_at) < IN_FLIGHT_GRACE_MS)
+    return false;
+  const candidates = drainCandidates(task, free, agents);
+  if (candidates.length === 0) return false;
+  if (task.dependencies.length > 0 && !(await dependenciesReady(s, task))) return false;
+  const routed = decideByRules(
+    routingRequest(task, candidates),
+    task.pinned_agent ? 'direct:drain' : 'drain',
+  );
+  if (routed.decision.action !== 'assign_task' && routed.decision.action !== 'delegate_coordination')
+    return false;
+  routed.decision.reasoning = `from the queue: ${routed.decision.reasoning}`;
+  if (task.pinned_agent) routed.router = 'direct';
+  try {
+    const result = await executeDecision(s, task, routed, { onNoSlot: 'skip', snapshot: agents });
+    return result.status === 'assigned' && !result.duplicate;
+  } catch (err) {
+    s.logger.warn('drain: could not assign a queued task; it stays queued', {
+      task_id: task.task_id,
+      error: errorMessage(err),
+    });
+    return false;
+  }
+}
+
+/** True when some free agent could take tasks of this queue (by capability or pinning). */
+function servable(key: string, free: readonly AgentRecord[], all: ReadonlyMap<string, AgentRecord>): boolean {
+  const caps = queueKeyCapabilities(key);
+  if (!caps) return free.some((a) => `agent:${a.agent_id}` === key);
+  if (free.some((a) => isCapable(a, caps))) return true;
+  // Nobody registered can do it: a free coordination agent may take it (delegation).
+  return (
+    free.some((a) => a.capabilities.includes(COORDINATION_CAPABILITY)) &&
+    ![...all.values()].some((a) => isCapable(a, caps))
+  );
 }
 
 /**

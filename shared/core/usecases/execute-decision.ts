@@ -1,14 +1,16 @@
 /**
- * Executes a validated decision on a queued task: reject it, keep it queued (or waiting for
- * its dependencies), or assign it. An assignment claims the targets' slots first (conditional
- * agent writes), then commits the task as assigned with its outbox, then publishes. A lost
- * race at any step is undone and, by policy, decided again by the rules.
+ * Executes a decision on a queued task: reject it, keep it queued (or waiting for its
+ * dependencies), or assign it. What a router may not decide is taken out first: dependencies
+ * that do not exist or make a cycle, and a raised priority. An assignment claims the targets'
+ * slots (conditional agent writes), then commits the task as assigned with its outbox, then
+ * publishes. A lost race at any step is undone and, by policy, decided again by the rules.
  */
-import type { AgentRecord, TaskRecord } from '../model';
+import { errorMessage, isRetryable } from '../errors';
+import { PRIORITY_RANK, type AgentRecord, type TaskRecord } from '../model';
 import { METRICS, type RouterResult } from '../ports';
 import { decideByRules } from '../routing/rules-router';
 import { audit, decisionRecord, routingRequest } from './decision-record';
-import { unmetDependencies } from './dependencies';
+import { unmetDependencies, validDependencies } from './dependencies';
 import { summary, type CoordinationResult, type CoreServices } from './services';
 
 /** What to do when every target of an assignment is full by the time it executes. */
@@ -26,10 +28,11 @@ const MAX_ROUNDS = 3;
 export async function executeDecision(
   s: CoreServices,
   task: TaskRecord,
-  routed: RouterResult,
+  proposed: RouterResult,
   options: ExecuteOptions = {},
 ): Promise<CoordinationResult> {
   const { onNoSlot = 'redecide', round = 0, snapshot } = options;
+  const routed = await withinBounds(s, task, proposed);
   const decision = routed.decision;
   const record = decisionRecord(task, routed, new Date(s.clock.now()).toISOString());
   audit(s.logger, s.telemetry, task, record);
@@ -73,13 +76,19 @@ export async function executeDecision(
   try {
     committed = await s.ledger.commitAssignment(task, claimed, record, decision.estimated_duration);
   } catch (err) {
-    await s.registry.releaseSlots(claimed, task.task_id);
+    await s.registry.releaseSlots(claimed, task.task_id, snapshot);
+    if (!isRetryable(err)) await countCommitFailure(s, task, err);
     throw err;
   }
+  // Slots are ours unless the stored task is assigned to that agent (another delivery's claim
+  // of the same slot): a task that completed or moved on in the meantime keeps none of them.
+  const keeps = (a: string) => committed.status === 'assigned' && committed.assigned_agents.includes(a);
   if (committed.status !== 'assigned' || !claimed.every((a) => committed.assigned_agents.includes(a))) {
-    // Another delivery assigned it first: give our slots back.
-    const ours = claimed.filter((a) => !committed.assigned_agents.includes(a));
-    await s.registry.releaseSlots(ours, task.task_id);
+    await s.registry.releaseSlots(
+      claimed.filter((a) => !keeps(a)),
+      task.task_id,
+      snapshot,
+    );
     return { ...summary(committed), duplicate: true };
   }
   s.telemetry.metric(
@@ -88,4 +97,50 @@ export async function executeDecision(
     'Milliseconds',
   );
   return summary(await s.outbox.publish(committed));
+}
+
+/**
+ * What a router may not decide, taken out with a reason in `dropped`: dependencies that do
+ * not exist or would make a cycle, and a priority above the request's (unless configured).
+ */
+async function withinBounds(s: CoreServices, task: TaskRecord, routed: RouterResult): Promise<RouterResult> {
+  const decision = routed.decision;
+  const dropped: string[] = [];
+  let { dependencies, priority } = decision;
+  if (dependencies.length > 0) {
+    const valid = await validDependencies(s.ledger, task.task_id, dependencies);
+    dependencies = valid.kept;
+    dropped.push(...valid.dropped);
+  }
+  if (
+    priority &&
+    !s.settings.routerMayRaisePriority &&
+    PRIORITY_RANK[priority] < PRIORITY_RANK[task.priority]
+  ) {
+    dropped.push(`priority: ${priority} is above the request's ${task.priority}; kept ${task.priority}`);
+    priority = task.priority;
+  }
+  if (dropped.length === 0) return routed;
+  return {
+    ...routed,
+    decision: { ...decision, dependencies, ...(priority ? { priority } : {}) },
+    dropped: [...(routed.dropped ?? []), ...dropped],
+  };
+}
+
+/** A permanent commit failure is counted on the task; past the cap the task fails (and says so). */
+async function countCommitFailure(s: CoreServices, task: TaskRecord, err: unknown): Promise<void> {
+  try {
+    const updated = await s.ledger.recordCommitFailure(
+      task.task_id,
+      errorMessage(err),
+      s.settings.maxCommitFailures,
+    );
+    if (updated && updated.outbox.length > 0) await s.outbox.publish(updated);
+  } catch (countErr) {
+    s.logger.warn('could not record a failed commit', {
+      task_id: task.task_id,
+      error: errorMessage(countErr),
+    });
+  }
 }

@@ -4,7 +4,8 @@
  */
 import type { CoreSettings } from '../config';
 import type { DecisionRecord, TaskRecord } from '../model';
-import type { Clock, Logger, Router, Telemetry } from '../ports';
+import type { PayloadLimits } from '../limits';
+import type { A2aGateway, Clock, Logger, PayloadStore, Router, Telemetry } from '../ports';
 import type { Outbox } from '../outbox/outbox';
 import type { Registry } from '../services/registry';
 import type { TaskLedger } from '../services/task-ledger';
@@ -18,6 +19,12 @@ export interface CoreServices {
   logger: Logger;
   settings: CoreSettings;
   telemetry: Telemetry;
+  /** The claim-check bucket, when configured. */
+  payloads?: PayloadStore;
+  /** The store's record and the bus's event size limits. */
+  limits: PayloadLimits;
+  /** Agents that speak A2A (card registration, polling, notifications); absent: none. */
+  a2a?: A2aGateway;
 }
 
 /** What a coordination request (or a direct assignment) answers. */

@@ -1,26 +1,23 @@
 /**
  * Sweep part: events left in an outbox (a crash or a bus failure after the commit) are
- * published again. Their ids are deterministic, so a bus with duplicate detection drops a
+ * published again, from the pending-outbox index: every task that needs it, whatever its
+ * status, and no other. Event ids are deterministic, so a bus with duplicate detection drops a
  * copy that did get through.
  */
-import type { TaskRecord } from '../../model';
 import type { CoreServices } from '../services';
+import { pages, type SweepFailures } from './isolate';
 
-/** Publishes the pending events of the given tasks; returns how many it published. */
-export async function republishOutboxes(s: CoreServices, tasks: readonly TaskRecord[]): Promise<number> {
+const PAGE = 100;
+const MAX_PAGES = 100;
+
+/** Returns how many events it published. */
+export async function republishOutboxes(s: CoreServices, failures: SweepFailures): Promise<number> {
   let republished = 0;
-  for (const task of tasks) {
-    if (task.outbox.length === 0) continue;
-    await s.outbox.publish(task);
-    republished += task.outbox.length;
+  for await (const tasks of pages((c) => s.ledger.pendingOutbox(PAGE, c), MAX_PAGES)) {
+    for (const task of tasks) {
+      const ok = await failures.attempt('republish', { task_id: task.task_id }, () => s.outbox.publish(task));
+      if (ok) republished += task.outbox.length;
+    }
   }
-  return republished;
-}
-
-/** Rejected and failed tasks whose `Task Rejected` / `Task Failed` is still pending. */
-export async function republishClosedOutboxes(s: CoreServices): Promise<number> {
-  let republished = 0;
-  for (const status of ['rejected', 'failed'] as const)
-    republished += await republishOutboxes(s, await s.ledger.list(status, 200));
   return republished;
 }
