@@ -1,0 +1,86 @@
+/**
+ * The S3 payload store through the real `@aws-sdk/client-s3` against s3rver (an S3-compatible
+ * server started here on a free loopback port, path-style addressing).
+ */
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { S3PayloadStore } from '../../shared/adapters/aws/s3-payload-store';
+import { ConfigError, StoreUnavailableError } from '../../shared/core/errors';
+import { describePayloadStore } from '../support/payload-store.contract';
+import { region } from './local-aws';
+
+// s3rver's built-in account.
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
+const S3rver = require('s3rver') as new (options: object) => S3rverInstance;
+
+let server: S3rverInstance;
+let dir: string;
+let client: S3Client;
+let endpoint: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'ac-s3rver-'));
+  server = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory: dir,
+    configureBuckets: [{ name: 'payloads' }, { name: 'other-bucket' }],
+  });
+  const { port } = await server.run();
+  endpoint = `http://127.0.0.1:${port}`;
+  client = new S3Client({ endpoint, region, credentials, forcePathStyle: true });
+});
+afterAll(async () => {
+  client?.destroy();
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+describePayloadStore('S3 (s3rver)', async () => {
+  const prefix = `run-${++n}/`;
+  const store = new S3PayloadStore({ bucket: 'payloads', client, prefix });
+  return {
+    store,
+    corrupt: async (uri, bytes) => {
+      await client.send(
+        new PutObjectCommand({ Bucket: 'payloads', Key: uri.slice('s3://payloads/'.length), Body: bytes }),
+      );
+    },
+    missingUri: (sha) => `s3://payloads/${prefix}nobody/${sha}.json`,
+    foreignUri: () => `s3://other-bucket/${prefix}x/${'0'.repeat(64)}.json`,
+  };
+});
+
+test('the object carries the content type and the sha-256 as metadata', async () => {
+  const store = new S3PayloadStore({ bucket: 'payloads', client });
+  const ref = await store.put('meta', new TextEncoder().encode('{"m":1}'));
+  const { HeadObjectCommand } = await import('@aws-sdk/client-s3');
+  const head = await client.send(new HeadObjectCommand({ Bucket: 'payloads', Key: ref.uri.slice(14) }));
+  expect(head.ContentType).toBe('application/json');
+  expect(head.Metadata?.sha256).toBe(ref.sha256);
+});
+
+test('an unreachable endpoint is retryable; a bad bucket name fails at construction', async () => {
+  const dead = new S3Client({
+    endpoint: 'http://127.0.0.1:1',
+    region,
+    credentials,
+    forcePathStyle: true,
+    maxAttempts: 1,
+  });
+  try {
+    const store = new S3PayloadStore({ bucket: 'payloads', client: dead });
+    await expect(store.put('k', new Uint8Array([123, 125]))).rejects.toBeInstanceOf(StoreUnavailableError);
+  } finally {
+    dead.destroy();
+  }
+  expect(() => new S3PayloadStore({ bucket: 'Not_A_Bucket', client })).toThrow(ConfigError);
+});
