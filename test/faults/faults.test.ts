@@ -3,6 +3,7 @@
  * Every figure must show nothing lost, nothing assigned twice, no crash, every decision valid.
  */
 import { authFigures } from './auth';
+import { concurrentLoops } from './concurrency';
 import { crashes, deliveries, llmFaults, poison, type StoreFixture } from './harness';
 import { dynamoFixture, levelFixture, memoryFixture } from './stores';
 
@@ -31,6 +32,25 @@ describe.each(['memory', 'level (embedded)', 'dynamodb (dynalite)'])('fault suit
     });
     expect(f.tasksFound).toBe(300);
     expect(f.deliveries).toBeGreaterThan(300);
+  });
+
+  test('16 concurrent request-and-complete loops on one agent pool: slots equal the ledger after quiescence', async () => {
+    const f = await concurrentLoops(fixture(), {
+      workers: 16,
+      loopsPerWorker: 12,
+      agents: 4,
+      slots: 3,
+      seed: 5,
+    });
+    expect(f).toMatchObject({
+      lost: 0,
+      doubleAssignments: 0,
+      unpublished: 0,
+      slotMismatches: 0,
+      leakedSlots: 0,
+    });
+    expect(f.tasksFound).toBe(16 * 12);
+    expect(f.byStatus.completed).toBe(16 * 12);
   });
 
   test('store faults at the port (throttling, lost answers, spurious conflicts): retried, never lost', async () => {

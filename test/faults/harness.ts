@@ -73,6 +73,24 @@ export class RecordingBus implements EventBus {
   }
 }
 
+/** The store's index methods, each preceded by `before` (a yield, a fault, a crash step). */
+export function forwardIndexes(
+  inner: StateStore,
+  before: () => void | Promise<void>,
+): Pick<StateStore, 'listQueue' | 'listQueueKeys' | 'listPendingOutbox' | 'listOverdue'> {
+  const { listQueue, listQueueKeys, listPendingOutbox, listOverdue } = inner;
+  return {
+    ...(listQueue && { listQueue: async (k, l, c) => (await before(), listQueue.call(inner, k, l, c)) }),
+    ...(listQueueKeys && { listQueueKeys: async () => (await before(), listQueueKeys.call(inner)) }),
+    ...(listPendingOutbox && {
+      listPendingOutbox: async (l, c) => (await before(), listPendingOutbox.call(inner, l, c)),
+    }),
+    ...(listOverdue && {
+      listOverdue: async (b, l, c) => (await before(), listOverdue.call(inner, b, l, c)),
+    }),
+  };
+}
+
 /** Lets other workers run between store calls, so concurrent deliveries really interleave. */
 export class InterleavingStore implements StateStore {
   readonly name: string;
@@ -81,6 +99,10 @@ export class InterleavingStore implements StateStore {
     private readonly random: () => number,
   ) {
     this.name = inner.name;
+    Object.assign(
+      this,
+      forwardIndexes(inner, () => this.yieldSometimes()),
+    );
   }
   private async yieldSometimes(): Promise<void> {
     if (this.random() < 0.5) await new Promise((r) => setImmediate(r));
@@ -121,6 +143,10 @@ export class FaultyStore implements StateStore {
     private readonly random: () => number,
   ) {
     this.name = inner.name;
+    Object.assign(
+      this,
+      forwardIndexes(inner, () => this.before(false)),
+    );
   }
   private before(write: boolean): void {
     if (this.random() < this.rates.unavailableBefore) {
@@ -194,6 +220,7 @@ export class CrashSwitch {
       getTask: async (id) => (s.step(), inner.getTask(id)),
       putTask: async (t, v) => (s.step(), inner.putTask(t, v)),
       listTasksByStatus: async (st, l) => (s.step(), inner.listTasksByStatus(st, l)),
+      ...forwardIndexes(inner, () => s.step()),
     };
   }
   bus(inner: EventBus): EventBus {

@@ -9,6 +9,8 @@
  */
 import os from 'node:os';
 import { authFigures } from './auth';
+import { concurrentLoops } from './concurrency';
+import { soak } from './soak';
 import { crashes, deliveries, llmFaults, poison, type StoreFixture } from './harness';
 import { dynamoFixture, firestoreFixture, levelFixture, memoryFixture } from './stores';
 
@@ -94,6 +96,72 @@ export async function main(): Promise<void> {
         'time',
       ],
       rows,
+    );
+
+    const concurrency: Array<Array<string | number>> = [];
+    for (const f of fixtures) {
+      for (const workers of [16, 64]) {
+        const loops = Math.max(2, Math.round(n(2_000) / workers));
+        const c = await concurrentLoops(f, { workers, loopsPerWorker: loops, agents: 4, slots: 3, seed: 9 });
+        failed ||= c.lost + c.doubleAssignments + c.unpublished + c.slotMismatches + c.leakedSlots > 0;
+        concurrency.push([
+          f.name,
+          workers,
+          c.requests,
+          c.lost,
+          c.doubleAssignments,
+          c.slotMismatches,
+          c.leakedSlots,
+          `${((100 * c.conflicts) / c.requests).toFixed(1)}%`,
+          c.maxCallsPerRequest,
+        ]);
+      }
+    }
+    table(
+      'Concurrent request-and-complete loops on one pool of 4 agents x 3 slots (no sweep before the check)',
+      [
+        'store',
+        'workers',
+        'requests',
+        'lost',
+        'double assigned',
+        'slot mismatches',
+        'leaked slots',
+        'conflicts / request',
+        'max store calls, one request',
+      ],
+      concurrency,
+    );
+
+    const soakSeconds = Number(process.env.SOAK_SECONDS ?? Math.round(600 * scale));
+    const k = await soak({ seconds: soakSeconds, seed: 12 });
+    failed ||= k.stuck + k.lost + k.doubleAssignments + k.slotMismatches > 0;
+    table(
+      `Soak: ${k.seconds} s on the LevelDB store, real clock, agents churning, a sweep every 5 s, a poison task a minute`,
+      [
+        'requests',
+        'completions',
+        'failures',
+        'sweeps',
+        'poison (failed for good)',
+        'stuck',
+        'lost',
+        'double assigned',
+        'slot mismatches',
+      ],
+      [
+        [
+          k.requests,
+          k.completions,
+          k.failures,
+          k.sweeps,
+          `${k.poisonInjected} (${k.poisonFailed})`,
+          k.stuck,
+          k.lost,
+          k.doubleAssignments,
+          k.slotMismatches,
+        ],
+      ],
     );
 
     const p = await poison(memoryFixture, { poison: n(5_000), seed: 3 });
