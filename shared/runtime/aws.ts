@@ -14,17 +14,26 @@
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { loadConfig, type Config } from '../core/config';
 import { Coordinator, type Outcome } from '../core/coordinator/coordinator';
-import { type EventBus, type LlmClient, type Logger, type Router, type StateStore } from '../core/ports';
+import {
+  type EventBus,
+  type LlmClient,
+  type Logger,
+  type PayloadStore,
+  type Router,
+  type StateStore,
+} from '../core/ports';
 import { documentClient, DynamoStateStore } from '../adapters/aws/dynamo-store';
 import { EventBridgeBus } from '../adapters/aws/eventbridge-bus';
 import { PowertoolsLoggerAdapter } from '../adapters/aws/powertools-logger';
 import { PowertoolsTelemetry } from '../adapters/aws/powertools-telemetry';
 import { coordinatorFor, runtimeBase, type CoreOverrides } from './compose';
+import { awsPayloadStore } from './payloads';
 import { routerFor } from './routers';
 
 export interface AwsRuntime {
@@ -36,6 +45,8 @@ export interface AwsRuntime {
   logger: Logger;
   /** Metrics (EMF) and spans (X-Ray); `flush()` once per invocation. */
   telemetry: PowertoolsTelemetry;
+  /** The claim-check store (S3, `PAYLOAD_BUCKET`); built on first use. None without a bucket. */
+  payloads?: PayloadStore;
 }
 
 export interface AwsRuntimeOverrides extends CoreOverrides {
@@ -43,6 +54,7 @@ export interface AwsRuntimeOverrides extends CoreOverrides {
   eventBridge?: Pick<EventBridgeClient, 'send'>;
   sqs?: Pick<SQSClient, 'send'>;
   bedrock?: Pick<BedrockRuntimeClient, 'send'>;
+  s3?: Pick<S3Client, 'send'>;
 }
 
 /**
@@ -134,7 +146,8 @@ export function createAwsRuntime(
     router,
     telemetry: overrides.telemetry ?? telemetry,
   });
-  return { config, coordinator, store, bus, router, logger, telemetry };
+  const payloads = awsPayloadStore(config, overrides.s3);
+  return { config, coordinator, store, bus, router, logger, telemetry, ...(payloads ? { payloads } : {}) };
 }
 
 /** The correlation id of an invocation: the EventBridge event id, the one SQS record's id, or a direct payload's. */

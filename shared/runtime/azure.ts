@@ -4,13 +4,21 @@
  * start (`getAzureRuntime`) and shared by every function of the app; every client is injectable.
  */
 import type { TokenCredential } from '@azure/core-auth';
+import type { ContainerClient } from '@azure/storage-blob';
 import { DefaultAzureCredential } from '@azure/identity';
 import { CosmosClient, type Container, type CosmosClientOptions } from '@azure/cosmos';
 import { ServiceBusClient } from '@azure/service-bus';
 import { Coordinator } from '../core/coordinator/coordinator';
 import { ConfigError } from '../core/errors';
 import { type Config } from '../core/config';
-import { type EventBus, type LlmClient, type Logger, type Router, type StateStore } from '../core/ports';
+import {
+  type EventBus,
+  type LlmClient,
+  type Logger,
+  type PayloadStore,
+  type Router,
+  type StateStore,
+} from '../core/ports';
 import { type HttpApi } from '../http/api';
 import { AzureOpenAiClient } from '../adapters/azure/azure-openai-client';
 import { CosmosStateStore } from '../adapters/azure/cosmos-store';
@@ -23,6 +31,7 @@ import {
 } from '../adapters/azure/service-bus-bus';
 import { openAiCompatibleClient } from '../adapters/openai/openai-client';
 import { coordinatorFor, httpApiFor, runtimeBase, type CoreOverrides } from './compose';
+import { azurePayloadStore } from './payloads';
 import { routerFor } from './routers';
 
 export interface AzureRuntime {
@@ -34,6 +43,8 @@ export interface AzureRuntime {
   rejections: Rejections;
   api: HttpApi;
   logger: Logger;
+  /** The claim-check store (Blob Storage, `PAYLOAD_BUCKET`); built on first use. None without one. */
+  payloads?: PayloadStore;
   close(): Promise<void>;
 }
 
@@ -48,6 +59,8 @@ export interface AzureRuntimeOverrides extends CoreOverrides {
   sender?: BatchSender;
   /** Sender on the rejected-messages queue. */
   rejectedSender?: MessageSender;
+  /** The Blob container for claim-checked payloads (instead of PAYLOAD_BUCKET). */
+  payloadContainer?: ContainerClient;
 }
 
 export function createAzureRuntime(
@@ -98,6 +111,7 @@ export function createAzureRuntime(
   const router = overrides.router ?? routerFor(config, client, clock, logger);
   const coordinator = coordinatorFor({ ...base, store, bus, router });
   const api = httpApiFor(base, coordinator, 'azure.http');
+  const payloads = azurePayloadStore(config, env, credential, overrides.payloadContainer);
   return {
     config,
     coordinator,
@@ -107,6 +121,7 @@ export function createAzureRuntime(
     rejections,
     api,
     logger,
+    ...(payloads ? { payloads } : {}),
     close: async () => {
       for (const close of closers.reverse()) await close();
     },

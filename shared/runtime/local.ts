@@ -9,13 +9,14 @@ import { Coordinator } from '../core/coordinator/coordinator';
 import { ConfigError, errorMessage, StoreUnavailableError } from '../core/errors';
 import { type Config } from '../core/config';
 import { AgentStatus } from '../core/model';
-import { type Logger, type Router, type StateStore } from '../core/ports';
+import { type Logger, type PayloadStore, type Router, type StateStore } from '../core/ports';
 import { type HttpApi } from '../http/api';
 import { LevelStateStore } from '../adapters/local/level-store';
 import { LocalBus } from '../adapters/local/local-bus';
 import { MemoryStateStore } from '../adapters/local/memory-store';
 import { openAiCompatibleClient } from '../adapters/openai/openai-client';
 import { coordinatorFor, httpApiFor, runtimeBase, type CoreOverrides } from './compose';
+import { localPayloadStore } from './payloads';
 import { routerFor } from './routers';
 
 export interface LocalRuntime {
@@ -26,6 +27,8 @@ export interface LocalRuntime {
   router: Router;
   api: HttpApi;
   logger: Logger;
+  /** The claim-check store (a directory, `PAYLOAD_BUCKET`); built on first use. None without one. */
+  payloads?: PayloadStore;
   close(): Promise<void>;
 }
 
@@ -56,7 +59,9 @@ export async function createLocalRuntime(
   const coordinator = coordinatorFor({ ...base, store, bus, router });
   const api = httpApiFor(base, coordinator, 'local.http', bus);
   if (config.AGENTS_FILE) await registerAgentsFile(coordinator, config.AGENTS_FILE);
+  const payloads = localPayloadStore(config);
   return {
+    ...(payloads ? { payloads } : {}),
     config,
     coordinator,
     store,

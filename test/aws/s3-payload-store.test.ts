@@ -7,6 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { S3PayloadStore } from '../../shared/adapters/aws/s3-payload-store';
+import { LocalBus } from '../../shared/adapters/local/local-bus';
+import { MemoryStateStore } from '../../shared/adapters/local/memory-store';
+import { createAwsRuntime } from '../../shared/runtime/aws';
 import { ConfigError, StoreUnavailableError } from '../../shared/core/errors';
 import { describePayloadStore } from '../support/payload-store.contract';
 import { region } from './local-aws';
@@ -83,4 +86,21 @@ test('an unreachable endpoint is retryable; a bad bucket name fails at construct
     dead.destroy();
   }
   expect(() => new S3PayloadStore({ bucket: 'Not_A_Bucket', client })).toThrow(ConfigError);
+});
+
+describe('the AWS runtime', () => {
+  const base = { LOG_LEVEL: 'silent', POWERTOOLS_METRICS_DISABLED: 'true' };
+  const overrides = () => ({ store: new MemoryStateStore(), bus: new LocalBus() });
+
+  test('with PAYLOAD_BUCKET it exposes an S3 payload store on that bucket', async () => {
+    const runtime = createAwsRuntime({ ...base, PAYLOAD_BUCKET: 'payloads' }, { ...overrides(), s3: client });
+    expect(runtime.payloads?.name).toBe('s3');
+    const ref = await runtime.payloads!.put('runtime-task', new TextEncoder().encode('{"big":true}'));
+    expect(ref.uri).toMatch(/^s3:\/\/payloads\/runtime-task\/[0-9a-f]{64}\.json$/);
+    expect(Buffer.from(await runtime.payloads!.get(ref.uri)).toString()).toBe('{"big":true}');
+  });
+
+  test('without PAYLOAD_BUCKET there is none', () => {
+    expect(createAwsRuntime(base, overrides()).payloads).toBeUndefined();
+  });
 });

@@ -8,6 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobPayloadStore } from '../../shared/adapters/azure/blob-payload-store';
+import { LocalBus } from '../../shared/adapters/local/local-bus';
+import { MemoryStateStore } from '../../shared/adapters/local/memory-store';
+import { createAzureRuntime } from '../../shared/runtime/azure';
 import { StoreUnavailableError } from '../../shared/core/errors';
 import { freePort } from '../gcp/support/emulators';
 import { describePayloadStore } from '../support/payload-store.contract';
@@ -19,8 +22,9 @@ const ACCOUNT_KEY =
 
 let azurite: ChildProcess;
 let service: BlobServiceClient;
+let port: number;
 beforeAll(async () => {
-  const port = await freePort();
+  port = await freePort();
   const bin = path.resolve(__dirname, '../../node_modules/.bin/azurite-blob');
   azurite = spawn(
     bin,
@@ -99,4 +103,46 @@ test('an unreachable account is retryable', async () => {
   );
   const store = new BlobPayloadStore({ container: dead.getContainerClient('x') });
   await expect(store.put('k', new Uint8Array([123, 125]))).rejects.toBeInstanceOf(StoreUnavailableError);
+});
+
+describe('the Azure runtime', () => {
+  const overrides = () => ({
+    store: new MemoryStateStore(),
+    bus: new LocalBus(),
+    rejectedSender: { sendMessages: async () => undefined, close: async () => undefined },
+  });
+  const roundTrip = async (payloads: import('../../shared/core/ports').PayloadStore | undefined) => {
+    expect(payloads?.name).toBe('blob');
+    const ref = await payloads!.put('runtime-task', new TextEncoder().encode('{"big":true}'));
+    expect(Buffer.from(await payloads!.get(ref.uri)).toString()).toBe('{"big":true}');
+    return ref;
+  };
+
+  test('PAYLOAD_BUCKET as a container name, in the app storage account (AzureWebJobsStorage)', async () => {
+    await service.getContainerClient('app-payloads').createIfNotExists();
+    const connection = `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`;
+    const runtime = createAzureRuntime(
+      { LOG_LEVEL: 'silent', PAYLOAD_BUCKET: 'app-payloads', AzureWebJobsStorage: connection },
+      overrides(),
+    );
+    const ref = await roundTrip(runtime.payloads);
+    expect(ref.uri.startsWith(`http://127.0.0.1:${port}/${ACCOUNT}/app-payloads/`)).toBe(true);
+    await runtime.close();
+  });
+
+  test('an injected container; and none without PAYLOAD_BUCKET', async () => {
+    const container = service.getContainerClient('injected');
+    await container.createIfNotExists();
+    const runtime = createAzureRuntime(
+      { LOG_LEVEL: 'silent' },
+      { ...overrides(), payloadContainer: container },
+    );
+    await roundTrip(runtime.payloads);
+    expect(createAzureRuntime({ LOG_LEVEL: 'silent' }, overrides()).payloads).toBeUndefined();
+  });
+
+  test('a container name without a storage account fails on first use with a message that says what to set', async () => {
+    const runtime = createAzureRuntime({ LOG_LEVEL: 'silent', PAYLOAD_BUCKET: 'nowhere' }, overrides());
+    await expect(runtime.payloads!.put('k', new Uint8Array([123, 125]))).rejects.toThrow(/container's URL/);
+  });
 });

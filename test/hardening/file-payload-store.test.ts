@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FilePayloadStore } from '../../shared/adapters/local/file-payload-store';
 import { ValidationError } from '../../shared/core/errors';
+import { createLocalRuntime } from '../../shared/runtime/local';
 import { describePayloadStore } from '../support/payload-store.contract';
 
 const dirs: string[] = [];
@@ -40,4 +41,20 @@ test('hostile keys never leave the directory: every file is one level of key bel
   // A reference pointing outside, even through .., is refused before anything is read.
   const outside = `${pathToFileURL(root).href}/../../etc/passwd`;
   await expect(store.get(outside)).rejects.toBeInstanceOf(ValidationError);
+});
+
+test('the local runtime: PAYLOAD_BUCKET is a directory, created on the first put; none without it', async () => {
+  const dir = path.join(await tempDir(), 'claim-check');
+  const runtime = await createLocalRuntime({ STORE: 'memory', LOG_LEVEL: 'silent', PAYLOAD_BUCKET: dir });
+  try {
+    expect(runtime.payloads?.name).toBe('file');
+    const ref = await runtime.payloads!.put('t-1', new TextEncoder().encode('{"big":true}'));
+    expect(ref.uri.startsWith(pathToFileURL(dir).href + '/')).toBe(true);
+    expect(Buffer.from(await runtime.payloads!.get(ref.uri)).toString()).toBe('{"big":true}');
+  } finally {
+    await runtime.close();
+  }
+  const without = await createLocalRuntime({ STORE: 'memory', LOG_LEVEL: 'silent' });
+  expect(without.payloads).toBeUndefined();
+  await without.close();
 });

@@ -1,0 +1,88 @@
+/**
+ * The claim-check payload store of each runtime, built from `PAYLOAD_BUCKET` (none: no claim
+ * check). The store is built on its first use and its SDK module loaded only then, so a cold
+ * start that never meets a large payload pays nothing for it.
+ *
+ *   AWS    PAYLOAD_BUCKET = an S3 bucket name (endpoint: the SDK's `AWS_ENDPOINT_URL_S3`)
+ *   Azure  PAYLOAD_BUCKET = a container URL (`https://<account>.blob.core.windows.net/<name>`,
+ *          signed in as the app's managed identity), or a container name in the Function App's
+ *          own storage account (`AzureWebJobsStorage`: its connection string, or
+ *          `AzureWebJobsStorage__accountName` with the managed identity)
+ *   local  PAYLOAD_BUCKET = a directory (relative to the working directory)
+ */
+import type { TokenCredential } from '@azure/core-auth';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { ContainerClient } from '@azure/storage-blob';
+import path from 'node:path';
+import type { Config } from '../core/config';
+import { ConfigError } from '../core/errors';
+import type { PayloadStore } from '../core/ports';
+
+/** A store that is built when it is first used. */
+export function lazyPayloadStore(name: string, build: () => PayloadStore): PayloadStore {
+  let store: PayloadStore | undefined;
+  const real = () => (store ??= build());
+  return {
+    name,
+    put: async (key, body) => real().put(key, body),
+    get: async (uri) => real().get(uri),
+  };
+}
+
+export function awsPayloadStore(
+  config: Pick<Config, 'PAYLOAD_BUCKET' | 'AWS_REGION'>,
+  client?: Pick<S3Client, 'send'>,
+): PayloadStore | undefined {
+  const bucket = config.PAYLOAD_BUCKET;
+  if (!bucket) return undefined;
+  return lazyPayloadStore('s3', () => {
+    const { S3PayloadStore } =
+      require('../adapters/aws/s3-payload-store') as typeof import('../adapters/aws/s3-payload-store');
+    return new S3PayloadStore({ bucket, region: config.AWS_REGION, ...(client ? { client } : {}) });
+  });
+}
+
+export function azurePayloadStore(
+  config: Pick<Config, 'PAYLOAD_BUCKET'>,
+  env: Record<string, string | undefined>,
+  credential: () => TokenCredential,
+  container?: ContainerClient,
+): PayloadStore | undefined {
+  const bucket = config.PAYLOAD_BUCKET;
+  if (!bucket && !container) return undefined;
+  return lazyPayloadStore('blob', () => {
+    const { BlobPayloadStore } =
+      require('../adapters/azure/blob-payload-store') as typeof import('../adapters/azure/blob-payload-store');
+    return new BlobPayloadStore({ container: container ?? blobContainer(bucket!, env, credential) });
+  });
+}
+
+function blobContainer(
+  bucket: string,
+  env: Record<string, string | undefined>,
+  credential: () => TokenCredential,
+): ContainerClient {
+  const blob = require('@azure/storage-blob') as typeof import('@azure/storage-blob');
+  if (/^https?:\/\//.test(bucket)) return new blob.ContainerClient(bucket, credential());
+  const connection = env.AzureWebJobsStorage;
+  if (connection) return blob.BlobServiceClient.fromConnectionString(connection).getContainerClient(bucket);
+  const account = env.AzureWebJobsStorage__accountName;
+  if (account)
+    return new blob.BlobServiceClient(
+      `https://${account}.blob.core.windows.net`,
+      credential(),
+    ).getContainerClient(bucket);
+  throw new ConfigError(
+    `PAYLOAD_BUCKET "${bucket}" is a container name, but the app has no storage account (AzureWebJobsStorage); give the container's URL instead`,
+  );
+}
+
+export function localPayloadStore(config: Pick<Config, 'PAYLOAD_BUCKET'>): PayloadStore | undefined {
+  const dir = config.PAYLOAD_BUCKET;
+  if (!dir) return undefined;
+  return lazyPayloadStore('file', () => {
+    const { FilePayloadStore } =
+      require('../adapters/local/file-payload-store') as typeof import('../adapters/local/file-payload-store');
+    return new FilePayloadStore(path.resolve(dir));
+  });
+}
