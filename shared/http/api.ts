@@ -100,6 +100,8 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
         );
       }
       if (method === 'GET' && path === '/openapi.json') return json(200, openApiDocument);
+      // A2A agents push task updates with the per-task token the coordinator gave them.
+      if (method === 'POST' && path === '/a2a/notifications') return await a2aNotification(options, req);
       if (tokenDigest && !accepted) {
         return json(
           401,
@@ -212,6 +214,19 @@ function bodyText(body: string | Uint8Array | undefined, max: number): string {
   const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
   if (size > max) throw new PayloadTooLargeError(`body is ${size} bytes; the limit is ${max}`, 'body');
   return typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+}
+
+/** `POST /a2a/notifications`: an A2A push notification (docs/a2a.md). */
+async function a2aNotification(options: HttpApiOptions, req: ApiRequest): Promise<ApiResponse> {
+  let body: unknown;
+  try {
+    body = JSON.parse(bodyText(req.body, options.maxBodyBytes));
+  } catch (err) {
+    if (err instanceof CoordinatorError) throw err;
+    throw new ValidationError('body is not JSON', 'body');
+  }
+  const answer = await options.coordinator.a2aNotification(body, req.headers);
+  return json(answer.status, answer.body);
 }
 
 /** A percent-encoded path segment, decoded; bad encoding (`%ZZ`) is the caller's mistake. */

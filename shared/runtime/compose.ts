@@ -17,6 +17,7 @@ import {
   type StateStore,
   type Telemetry,
 } from '../core/ports';
+import { createA2a, type A2aParts } from '../adapters/a2a/gateway';
 import { createHttpApi, type AssignmentFeed, type HttpApi } from '../http/api';
 
 /** What a caller may hand any runtime instead of letting it build its own. */
@@ -66,16 +67,44 @@ export interface CoreParts extends RuntimeBase {
 }
 
 export function coordinatorFor(parts: CoreParts): Coordinator {
+  return coordinatorWithA2a(parts).coordinator;
+}
+
+/**
+ * The coordinator with A2A agents wired in: the runtime's bus wrapped by the A2A dispatch
+ * adapter (assignments to agents registered from an Agent Card are also sent to them), and the
+ * gateway for card registration, polling and push notifications, whose reports go back into
+ * this coordinator.
+ */
+export function coordinatorWithA2a(parts: CoreParts): { coordinator: Coordinator; a2a: A2aParts } {
   const { store, bus, router, clock, logger, config, telemetry } = parts;
-  return new Coordinator({
+  let sequence = 0;
+  const a2a = createA2a(config, {
     store,
-    bus,
+    clock,
+    logger,
+    report: async (message) => {
+      sequence += 1;
+      const outcomes = await coordinator.handle(message, {
+        source: 'a2a',
+        id: `a2a-${message.type}-${clock.now()}-${sequence}`,
+      });
+      // A retry is thrown so the A2A state is not recorded as reported (a later poll or
+      // notification reports it again); a permanent refusal is the coordinator's final word.
+      for (const o of outcomes) if (o.status === 'retry') throw new Error(`${message.type}: ${o.error}`);
+    },
+  });
+  const coordinator: Coordinator = new Coordinator({
+    store,
+    bus: a2a.wrap(bus),
     router,
     clock,
     logger,
     settings: coreSettings(config),
     ...(telemetry ? { telemetry } : {}),
+    a2a: a2a.gateway,
   });
+  return { coordinator, a2a };
 }
 
 /** The HTTP API over a coordinator, with the runtime's limits and credentials. */

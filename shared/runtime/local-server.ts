@@ -88,6 +88,8 @@ export async function startLocalServer(
   const address = server.address() as AddressInfo;
   for (const name of allowedHosts(config.HOST, address.port)) hosts.add(name);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // A2A agents push task updates here unless A2A_NOTIFICATION_URL names another address.
+  runtime.a2a?.setNotificationUrl(`http://${host}:${address.port}/a2a/notifications`);
   return {
     server,
     url: `http://${host}:${address.port}`,

@@ -15,7 +15,8 @@ import { LevelStateStore } from '../adapters/local/level-store';
 import { LocalBus } from '../adapters/local/local-bus';
 import { MemoryStateStore } from '../adapters/local/memory-store';
 import { openAiCompatibleClient } from '../adapters/openai/openai-client';
-import { coordinatorFor, httpApiFor, runtimeBase, type CoreOverrides } from './compose';
+import type { A2aParts } from '../adapters/a2a/gateway';
+import { coordinatorWithA2a, httpApiFor, runtimeBase, type CoreOverrides } from './compose';
 import { localPayloadStore } from './payloads';
 import { routerFor } from './routers';
 
@@ -29,6 +30,8 @@ export interface LocalRuntime {
   logger: Logger;
   /** The claim-check store (a directory, `PAYLOAD_BUCKET`); built on first use. None without one. */
   payloads?: PayloadStore;
+  /** Agents that speak A2A: the server sets the notification URL they push to. */
+  a2a: A2aParts;
   close(): Promise<void>;
 }
 
@@ -56,7 +59,8 @@ export async function createLocalRuntime(
       ? openAiCompatibleClient(config.OPENAI_BASE_URL, config.OPENAI_MODEL, config.OPENAI_API_KEY)
       : undefined);
   const router = overrides.router ?? routerFor(config, client, clock, logger);
-  const coordinator = coordinatorFor({ ...base, store, bus, router });
+  // The local bus fans out to A2A agents too: their assignments are also sent to them.
+  const { coordinator, a2a } = coordinatorWithA2a({ ...base, store, bus, router });
   const api = httpApiFor(base, coordinator, 'local.http', bus);
   if (config.AGENTS_FILE) await registerAgentsFile(coordinator, config.AGENTS_FILE);
   const payloads = localPayloadStore(config);
@@ -69,6 +73,7 @@ export async function createLocalRuntime(
     router,
     api,
     logger,
+    a2a,
     close: async () => {
       await store.close?.();
     },

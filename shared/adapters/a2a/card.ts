@@ -140,13 +140,15 @@ function fromV1(json: object, cardUrl: string, policy: CardPolicy, fetchedAt: st
     required,
     Object.entries(card.securitySchemes ?? {}).map(([name, s]) => [name, v1Scheme(name, s)] as const),
   );
+  const capabilities = skillCapabilities(card.skills, policy.skillMapping);
   return {
-    capabilities: skillCapabilities(card.skills, policy.skillMapping),
+    capabilities,
     a2a: endpoint(cardUrl, card, chosen.url, chosen.protocolBinding, chosen.protocolVersion ?? '1.0', {
       security,
       tenant: chosen.tenant,
       fetchedAt,
       sha256,
+      capabilities,
     }),
   };
 }
@@ -182,12 +184,14 @@ function fromV03(json: object, cardUrl: string, policy: CardPolicy, fetchedAt: s
         ] as const,
     ),
   );
+  const capabilities = skillCapabilities(card.skills, policy.skillMapping);
   return {
-    capabilities: skillCapabilities(card.skills, policy.skillMapping),
+    capabilities,
     a2a: endpoint(cardUrl, card, card.url, binding, card.protocolVersion ?? '0.3', {
       security,
       fetchedAt,
       sha256,
+      capabilities,
     }),
   };
 }
@@ -248,6 +252,7 @@ function endpoint(
     tenant?: string | undefined;
     fetchedAt: string;
     sha256: string;
+    capabilities: string[];
   },
 ): A2aEndpoint {
   return {
@@ -256,6 +261,7 @@ function endpoint(
     ...(card.version ? { card_version: card.version } : {}),
     card_sha256: extra.sha256,
     fetched_at: extra.fetchedAt,
+    card_capabilities: extra.capabilities,
     interface_url: url,
     protocol_binding: binding.toUpperCase() === 'HTTP+JSON' ? 'HTTP+JSON' : 'JSONRPC',
     protocol_version: /^0\.3/.test(protocolVersion) ? '0.3' : '1.0',

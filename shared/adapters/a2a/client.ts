@@ -212,7 +212,10 @@ export class A2aClient {
       status = res.status;
       text = await readCapped(res, this.options.maxReplyBytes);
     } catch (err) {
-      const reason = signal.aborted ? `no answer within ${this.options.timeoutMs} ms` : errorMessage(err);
+      const code = (err as { cause?: { code?: unknown } }).cause?.code;
+      const reason = signal.aborted
+        ? `no answer within ${this.options.timeoutMs} ms`
+        : `${errorMessage(err)}${typeof code === 'string' ? ` (${code})` : ''}`;
       throw new A2aCallError(`${what}: ${reason}`, true, false, { cause: err });
     }
     if (text === undefined) {

@@ -29,6 +29,8 @@ export interface A2aRefs {
   endpoint(agentId: string): Promise<A2aEndpoint | undefined>;
   /** The references kept on the coordinator's task (one per agent at most). */
   list(taskId: string): Promise<A2aTaskRef[]>;
+  /** The task's references and whom it is assigned to now (undefined: no such task). */
+  lookup(taskId: string): Promise<{ refs: A2aTaskRef[]; assigned: string[] } | undefined>;
   /** Replaces the reference for `ref.agent_id` on the task (conditional write, retried). */
   put(taskId: string, ref: A2aTaskRef): Promise<void>;
   /** References the sweep may poll: on assigned tasks, still held by their agent, not final. */
@@ -77,7 +79,7 @@ export class A2aDispatchBus implements EventBus {
 
   async publish(events: readonly OutboundEvent[]): Promise<void> {
     const failures: string[] = [];
-    const reports: A2aStatusMessage[] = [];
+    const reports: Array<{ report: A2aStatusMessage; after?: () => Promise<void> }> = [];
     for (const event of events) {
       if (event.type !== 'Task Assignment' || !event.target_agent) continue;
       const endpoint = await this.options.refs.endpoint(event.target_agent);
@@ -92,7 +94,18 @@ export class A2aDispatchBus implements EventBus {
     await this.inner.publish(events);
     // After the inner bus took the events: a report changes the task (a completion, a
     // reassignment), which publishes again through this bus.
-    for (const r of reports) await this.options.report(r);
+    for (const r of reports) {
+      try {
+        await this.options.report(r.report);
+        await r.after?.();
+      } catch (err) {
+        // The A2A task's state stays unreported on its reference: the sweep's poll reports it.
+        this.options.logger.warn('a2a report failed', {
+          task_id: r.report.task_id,
+          error: errorMessage(err),
+        });
+      }
+    }
     if (failures.length > 0) throw new PublishError(`A2A dispatch: ${failures.join(' | ')}`);
   }
 
@@ -105,13 +118,16 @@ export class A2aDispatchBus implements EventBus {
     event: OutboundEvent,
     agentId: string,
     endpoint: A2aEndpoint,
-  ): Promise<A2aStatusMessage | undefined> {
+  ): Promise<{ report: A2aStatusMessage; after?: () => Promise<void> } | undefined> {
     const { refs, client, logger } = this.options;
     const taskId = event.task_id;
     const nowIso = new Date(this.now()).toISOString();
-    const existing = (await refs.list(taskId)).find((r) => r.agent_id === agentId);
-    if (existing?.assignment_id === event.id && existing.a2a_task_id) {
-      logger.debug('a2a assignment already sent', { task_id: taskId, agent_id: agentId });
+    const task = await refs.lookup(taskId);
+    // An assignment the task has moved on from (reassigned, closed) is not sent.
+    if (!task || !task.assigned.includes(agentId)) return undefined;
+    const existing = task.refs.find((r) => r.agent_id === agentId);
+    if (existing?.assignment_id === event.id && (existing.a2a_task_id || existing.state === 'failed')) {
+      logger.debug('a2a assignment already sent (or given up)', { task_id: taskId, agent_id: agentId });
       return undefined;
     }
     let ref: A2aTaskRef;
@@ -176,10 +192,12 @@ export class A2aDispatchBus implements EventBus {
       }
       await refs.put(taskId, { ...ref, state: 'failed', send_failures: failures, updated_at: nowIso });
       return {
-        type: 'error_event',
-        task_id: taskId,
-        agent_id: agentId,
-        error: `A2A dispatch to ${agentId} failed${retryable ? ` ${failures} times` : ''}: ${errorMessage(err)}`,
+        report: {
+          type: 'error_event',
+          task_id: taskId,
+          agent_id: agentId,
+          error: `A2A dispatch to ${agentId} failed${retryable ? ` ${failures} times` : ''}: ${errorMessage(err)}`,
+        },
       };
     }
   }
@@ -202,15 +220,21 @@ export class A2aDispatchBus implements EventBus {
     }
   }
 
+  /**
+   * Records the A2A task id at once (the idempotency key of a redelivery). A state worth
+   * reporting is recorded only after the report went through (`after`); until then the
+   * reference says `working`, so the sweep's poll reports it if the report fails.
+   */
   private async recordAnswer(
     taskId: string,
     ref: A2aTaskRef,
     answer: A2aTaskView,
     nowIso: string,
-  ): Promise<A2aStatusMessage | undefined> {
-    const next: A2aTaskRef = { ...ref, a2a_task_id: answer.id, state: answer.state, updated_at: nowIso };
-    if (answer.message && answer.state === 'input-required') next.message = answer.message;
-    await this.options.refs.put(taskId, next);
-    return isReportable(answer.state) ? statusMessage(taskId, ref.agent_id, answer) : undefined;
+  ): Promise<{ report: A2aStatusMessage; after?: () => Promise<void> } | undefined> {
+    const report = isReportable(answer.state) ? statusMessage(taskId, ref.agent_id, answer) : undefined;
+    const final: A2aTaskRef = { ...ref, a2a_task_id: answer.id, state: answer.state, updated_at: nowIso };
+    if (answer.message && answer.state === 'input-required') final.message = answer.message;
+    await this.options.refs.put(taskId, report ? { ...final, state: 'working' } : final);
+    return report ? { report, after: () => this.options.refs.put(taskId, final) } : undefined;
   }
 }

@@ -125,11 +125,11 @@ export class A2aTracker {
     if (task.message && (task.state === 'input-required' || task.state === 'auth-required')) {
       next.message = task.message;
     }
-    await refs.put(taskId, next);
+    // Reported first, recorded after: a report that fails leaves the state to report again.
     const message = statusMessage(taskId, ref.agent_id, task);
-    if (!message) return undefined;
-    await report(message);
-    return task.state;
+    if (message) await report(message);
+    await refs.put(taskId, next);
+    return message ? task.state : undefined;
   }
 }
 

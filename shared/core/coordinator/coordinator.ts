@@ -35,7 +35,7 @@ import { coordinate } from '../usecases/coordinate';
 import { assignDirectly } from '../usecases/direct-assignment';
 import { checkHealth } from '../usecases/health-check';
 import type { CoordinationResult, CoreServices } from '../usecases/services';
-import { sweep } from '../usecases/sweep/sweep';
+import { sweepWithA2a } from '../usecases/sweep/a2a';
 import { requireInput } from '../usecases/input-required';
 import { reportError } from '../usecases/task-error';
 import { done, failed, fifoBlocked, type Outcome } from './outcomes';
@@ -155,7 +155,7 @@ export class Coordinator {
       case 'task_input_required':
         return requireInput(s, event);
       case 'sweep':
-        return sweep(s);
+        return sweepWithA2a(s);
     }
   }
 
@@ -170,7 +170,7 @@ export class Coordinator {
 
   /** The scheduled sweep (what a `sweep` event does). */
   sweep() {
-    return sweep(this.services);
+    return sweepWithA2a(this.services);
   }
 
   private async handleRequestRun(run: readonly Delivery[]): Promise<Outcome[]> {

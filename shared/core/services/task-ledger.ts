@@ -223,6 +223,8 @@ export class TaskLedger {
       if (t.waiting?.agent_id === agentId && t.waiting.message === message) return undefined;
       const now = this.records.nowIso();
       t.waiting = { agent_id: agentId, message, since: now };
+      // The requester has to answer, not the agent: no deadline while the task waits.
+      t.deadline_at = undefined;
       t.outbox.push(inputRequiredEvent(t, agentId, message, now));
       return t;
     });

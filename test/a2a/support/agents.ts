@@ -25,6 +25,9 @@ import {
 } from '@a2a-js/sdk/server';
 import { agentCardHandler, jsonRpcHandler, restHandler, UserBuilder } from '@a2a-js/sdk/server/express';
 
+// The SDK logs every push it sends; the tests read what matters from the records.
+jest.spyOn(console, 'info').mockImplementation(() => undefined);
+
 export type Behaviour = 'complete' | 'fail' | 'input' | 'slow';
 
 export interface TestAgentOptions {

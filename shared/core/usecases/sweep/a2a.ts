@@ -8,6 +8,18 @@
 import { errorMessage } from '../../errors';
 import type { CoreServices } from '../services';
 import { mergeCardCapabilities } from '../agent-state';
+import { sweep } from './sweep';
+
+/**
+ * The sweep, with A2A agents heard from first (so a silent one goes stale in this very sweep)
+ * and their tasks polled; `a2a` is in the answer only when A2A is configured.
+ */
+export async function sweepWithA2a(s: CoreServices) {
+  const refreshed = await heartbeatA2aAgents(s);
+  const polled = await pollA2aTasks(s);
+  const result = await sweep(s);
+  return polled ? { ...result, a2a: { ...polled, cards_refreshed: refreshed } } : result;
+}
 
 /** Returns how many A2A agents were heard from. */
 export async function heartbeatA2aAgents(s: CoreServices): Promise<number> {
