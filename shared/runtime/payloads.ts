@@ -3,7 +3,8 @@
  * check). The store is built on its first use and its SDK module loaded only then, so a cold
  * start that never meets a large payload pays nothing for it.
  *
- *   AWS    PAYLOAD_BUCKET = an S3 bucket name (endpoint: the SDK's `AWS_ENDPOINT_URL_S3`)
+ *   AWS    PAYLOAD_BUCKET = an S3 bucket name (endpoint: the SDK's `AWS_ENDPOINT_URL_S3`; with
+ *          one set, path-style URLs, as S3-compatible local servers need)
  *   Azure  PAYLOAD_BUCKET = a container URL (`https://<account>.blob.core.windows.net/<name>`,
  *          signed in as the app's managed identity), or a container name in the Function App's
  *          own storage account (`AzureWebJobsStorage`: its connection string, or
@@ -38,7 +39,13 @@ export function awsPayloadStore(
   return lazyPayloadStore('s3', () => {
     const { S3PayloadStore } =
       require('../adapters/aws/s3-payload-store') as typeof import('../adapters/aws/s3-payload-store');
-    return new S3PayloadStore({ bucket, region: config.AWS_REGION, ...(client ? { client } : {}) });
+    // The SDK reads its endpoint from the process environment; so does this.
+    const customEndpoint = Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
+    return new S3PayloadStore({
+      bucket,
+      region: config.AWS_REGION,
+      ...(client ? { client } : { forcePathStyle: customEndpoint }),
+    });
   });
 }
 

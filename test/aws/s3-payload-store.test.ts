@@ -100,6 +100,26 @@ describe('the AWS runtime', () => {
     expect(Buffer.from(await runtime.payloads!.get(ref.uri)).toString()).toBe('{"big":true}');
   });
 
+  test('with AWS_ENDPOINT_URL_S3 (a local S3-compatible server) the SDK client it builds uses path-style URLs', async () => {
+    const keys = ['AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+    const saved = keys.map((k) => process.env[k]);
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_S3: endpoint,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    });
+    try {
+      const runtime = createAwsRuntime(
+        { ...base, PAYLOAD_BUCKET: 'payloads', AWS_REGION: region },
+        overrides(),
+      );
+      const ref = await runtime.payloads!.put('env-task', new TextEncoder().encode('{"env":1}'));
+      expect(Buffer.from(await runtime.payloads!.get(ref.uri)).toString()).toBe('{"env":1}');
+    } finally {
+      keys.forEach((k, i) => (saved[i] === undefined ? delete process.env[k] : (process.env[k] = saved[i])));
+    }
+  });
+
   test('without PAYLOAD_BUCKET there is none', () => {
     expect(createAwsRuntime(base, overrides()).payloads).toBeUndefined();
   });

@@ -31,6 +31,8 @@ export interface S3PayloadStoreOptions {
   region?: string;
   /** Prepended to every object key, e.g. `payloads/` (default none). */
   prefix?: string;
+  /** Path-style URLs (`endpoint/bucket/key`), which S3-compatible local servers need (default false). */
+  forcePathStyle?: boolean;
 }
 
 export class S3PayloadStore implements PayloadStore {
@@ -44,7 +46,12 @@ export class S3PayloadStore implements PayloadStore {
       throw new ConfigError(`PAYLOAD_BUCKET "${options.bucket}" is not an S3 bucket name`);
     this.bucket = options.bucket;
     this.prefix = options.prefix ?? '';
-    this.client = options.client ?? new S3Client(options.region ? { region: options.region } : {});
+    this.client =
+      options.client ??
+      new S3Client({
+        ...(options.region ? { region: options.region } : {}),
+        ...(options.forcePathStyle ? { forcePathStyle: true } : {}),
+      });
   }
 
   async put(key: string, body: Uint8Array): Promise<PayloadRef> {
