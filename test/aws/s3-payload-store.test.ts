@@ -104,7 +104,8 @@ describe('the AWS runtime', () => {
     const keys = ['AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
     const saved = keys.map((k) => process.env[k]);
     Object.assign(process.env, {
-      AWS_ENDPOINT_URL_S3: endpoint,
+      // A host name, not an IP: the SDK would otherwise pick path style by itself.
+      AWS_ENDPOINT_URL_S3: endpoint.replace('127.0.0.1', 'localhost'),
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     });
