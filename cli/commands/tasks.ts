@@ -89,7 +89,7 @@ Exit codes: 0 listed (even if none matched), 1 task not found, 2 usage error,
     }
     io.stdout.write(
       table(
-        ['TASK', 'TYPE', 'PRIORITY', 'STATUS', 'AGENTS', 'DECIDED BY', 'UPDATED', 'REASONING'],
+        ['TASK', 'TYPE', 'PRIORITY', 'STATUS', 'AGENTS', 'DECIDED BY', 'UPDATED', 'REASONING', 'A2A TASK'],
         list.map((t) => [
           t.task_id,
           t.task_type,
@@ -99,6 +99,7 @@ Exit codes: 0 listed (even if none matched), 1 task not found, 2 usage error,
           decidedBy(t),
           ago(t.updated_at),
           truncate(why(t), 80),
+          t.a2a_tasks?.map((r) => `${r.agent_id}:${r.a2a_task_id ?? r.state}`).join(',') || '-',
         ]),
       ),
     );
@@ -107,8 +108,11 @@ Exit codes: 0 listed (even if none matched), 1 task not found, 2 usage error,
 };
 
 /** Why a task is where it is: the error for a failed or waiting task, else the decision's reasoning. */
-export function why(t: Pick<Task, 'status' | 'error' | 'reason' | 'decision'>): string {
+export function why(
+  t: Pick<Task, 'status' | 'error' | 'reason' | 'decision'> & Partial<Pick<Task, 'waiting'>>,
+): string {
   const reasoning = t.decision?.reasoning ?? '';
+  if (t.waiting) return `waiting for input: ${t.waiting.message}`;
   if (t.status === 'assigned' || t.status === 'completed') return reasoning;
   return t.error ?? t.reason ?? reasoning;
 }

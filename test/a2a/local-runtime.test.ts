@@ -337,3 +337,37 @@ test('a malformed card is refused with the field named; a changed card refreshes
   expect(coach.capabilities).toEqual(['coordination', 'workout_planning', 'recovery', 'sleep']);
   expect(coach.a2a?.skills).toEqual(['workout_planning', 'recovery']);
 });
+
+test('the CLI: agents add <card-url> registers by card; agents and tasks show the protocol and the A2A task', async () => {
+  const { agents: agentsCommand } = await import('../../cli/commands/agents');
+  const { tasks: tasksCommand } = await import('../../cli/commands/tasks');
+  const { Readable } = await import('node:stream');
+  const run = async (command: typeof agentsCommand, argv: string[]) => {
+    let out = '';
+    const io = {
+      stdout: { write: (c: string) => void (out += c) },
+      stderr: { write: () => undefined },
+      stdin: Readable.from([]),
+      env: {},
+      signal: new AbortController().signal,
+    };
+    const code = await command.run(argv, io);
+    return { code, out };
+  };
+  const b = await boot();
+  const a = await agent({ name: 'Nutrition Agent', behaviour: 'complete' });
+  const added = await run(agentsCommand, ['add', a.cardUrl, '--url', b.server.url, '--capability', 'diet']);
+  expect(added.code).toBe(0);
+  expect(added.out).toContain('registered nutrition-agent (a2a JSONRPC');
+  const listed = await run(agentsCommand, ['--url', b.server.url]);
+  expect(listed.out).toMatch(
+    /nutrition-agent\s+available\s+0\/3\s+.*diet,nutrition_analysis,meal_planning\s+a2a JSONRPC/,
+  );
+  await post(b, { type: 'coordination_request', task_id: 'cli-a2a-1', task_type: 'diet' });
+  await eventually(
+    () => taskOf(b, 'cli-a2a-1'),
+    (t) => t.status === 'completed',
+  );
+  const shown = await run(tasksCommand, ['--url', b.server.url]);
+  expect(shown.out).toContain(`nutrition-agent:${a.received[0]!.taskId}`);
+});
