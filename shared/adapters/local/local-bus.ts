@@ -17,6 +17,8 @@ export interface PublishedEvent extends OutboundEvent {
 export class LocalBus implements EventBus {
   readonly name = 'local';
   private readonly events: PublishedEvent[] = [];
+  /** Index of the oldest kept event in `events`. */
+  private start = 0;
   private readonly seen = new Set<string>();
   private readonly listeners = new Set<(event: PublishedEvent) => void>();
   private sequence = 0;
@@ -56,8 +58,9 @@ export class LocalBus implements EventBus {
         this.duplicatesDropped += 1;
         continue;
       }
+      // Events are immutable values: a shallow copy carries them (no deep clone per event).
       const published: PublishedEvent = {
-        ...structuredClone(event),
+        ...event,
         published_at: new Date().toISOString(),
         sequence: this.sequence + 1,
       };
@@ -72,7 +75,7 @@ export class LocalBus implements EventBus {
   list(
     filter: { type?: string; target_agent?: string; task_id?: string; after?: number; limit?: number } = {},
   ): PublishedEvent[] {
-    const out = this.events.filter(
+    const out = this.kept().filter(
       (e) =>
         (!filter.type || e.type === filter.type) &&
         (!filter.target_agent || e.target_agent === filter.target_agent) &&
@@ -85,7 +88,17 @@ export class LocalBus implements EventBus {
   private remember(event: PublishedEvent): void {
     this.seen.add(event.id);
     this.events.push(event);
-    if (this.events.length > this.capacity) this.seen.delete(this.events.shift()!.id);
+    if (this.events.length - this.start > this.capacity) this.seen.delete(this.events[this.start++]!.id);
+    // Compact now and then: shift() on a full array would move every element on each publish.
+    if (this.start >= this.capacity) {
+      this.events.splice(0, this.start);
+      this.start = 0;
+    }
+  }
+
+  /** What is kept, oldest first. */
+  private kept(): PublishedEvent[] {
+    return this.start === 0 ? this.events : this.events.slice(this.start);
   }
 
   private append(event: PublishedEvent): void {
@@ -94,7 +107,7 @@ export class LocalBus implements EventBus {
       this.journalLines += 1;
       // Keep the journal about as long as what is kept in memory.
       if (this.journalLines > 2 * this.capacity) {
-        const kept = [...this.events.slice(-(this.capacity - 1)), event];
+        const kept = [...this.kept().slice(-(this.capacity - 1)), event];
         writeFileSync(this.journal!, kept.map((e) => `${JSON.stringify(e)}\n`).join(''));
         this.journalLines = kept.length;
       }

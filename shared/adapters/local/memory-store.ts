@@ -2,6 +2,10 @@
  * An in-memory state store: for tests, benchmarks and `STORE=memory`. Same contract as the
  * others, with real indexes (per status and per queue in queue order, pending outboxes,
  * assigned tasks by deadline), so a listing costs its page, not the size of the ledger.
+ *
+ * Records are immutable values: the store keeps the object it was given and hands it out
+ * without copying (the core changes records copy-on-write). Under jest (NODE_ENV=test) every
+ * stored record is deep-frozen, so a caller that mutates one fails loudly in the tests.
  */
 import { ConditionFailedError } from '../../core/errors';
 import {
@@ -21,6 +25,7 @@ const idOf = (entry: string) => entry.slice(entry.lastIndexOf(SEP) + 1);
 export class MemoryStateStore implements StateStore {
   readonly name = 'memory';
   private readonly agents = new Map<string, AgentRecord>();
+  private readonly agentIds = new SortedKeys();
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly byStatus = new Map<TaskStatus, SortedKeys>();
   private readonly queues = new Map<string, SortedKeys>();
@@ -28,14 +33,11 @@ export class MemoryStateStore implements StateStore {
   private readonly deadlines = new SortedKeys();
 
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
-    const a = this.agents.get(agentId);
-    return a && structuredClone(a);
+    return this.agents.get(agentId);
   }
 
   async listAgents(): Promise<AgentRecord[]> {
-    return [...this.agents.values()]
-      .map((a) => structuredClone(a))
-      .sort((a, b) => a.agent_id.localeCompare(b.agent_id));
+    return this.agentIds.page(Infinity).map((id) => this.agents.get(id)!);
   }
 
   async putAgent(agent: AgentRecord, expectedVersion: number | null): Promise<void> {
@@ -45,21 +47,21 @@ export class MemoryStateStore implements StateStore {
       agent.version,
       `agent ${agent.agent_id}`,
     );
-    this.agents.set(agent.agent_id, structuredClone(agent));
+    if (!this.agents.has(agent.agent_id)) this.agentIds.add(agent.agent_id);
+    this.agents.set(agent.agent_id, keep(agent));
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
-    const t = this.tasks.get(taskId);
-    return t && structuredClone(t);
+    return this.tasks.get(taskId);
   }
 
   async putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
     const stored = this.tasks.get(task.task_id);
     check(stored?.version, expectedVersion, task.version, `task ${task.task_id}`);
     if (stored) this.unindex(stored);
-    const copy = structuredClone(task);
-    this.tasks.set(task.task_id, copy);
-    this.index(copy);
+    const kept = keep(task);
+    this.tasks.set(task.task_id, kept);
+    this.index(kept);
   }
 
   async listTasksByStatus(status: TaskStatus, limit = 100): Promise<TaskRecord[]> {
@@ -102,7 +104,7 @@ export class MemoryStateStore implements StateStore {
     const out: TaskRecord[] = [];
     for (const entry of entries) {
       const t = this.tasks.get(idOf(entry));
-      if (t) out.push(structuredClone(t));
+      if (t) out.push(t);
     }
     return out;
   }
@@ -111,6 +113,21 @@ export class MemoryStateStore implements StateStore {
     const items = this.read(entries);
     return entries.length === limit ? { items, cursor: entries[entries.length - 1] } : { items };
   }
+}
+
+const FREEZE = process.env.NODE_ENV === 'test';
+
+/** The record as stored: the caller's object, deep-frozen under tests. */
+function keep<T extends object>(record: T): T {
+  return FREEZE ? deepFreeze(record) : record;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 function sortedFor<K>(map: Map<K, SortedKeys>, key: K): SortedKeys {

@@ -13,7 +13,11 @@ const MAX_CAS_ATTEMPTS = 12;
 /** How far a store without the index methods is read to emulate them. */
 const FALLBACK_LISTING = 10_000;
 
-/** Returns the changed record, or undefined for "nothing to do". */
+/**
+ * Returns the changed record, or undefined for "nothing to do". It is given a shallow copy of
+ * the stored record (records are immutable values, and a store may hand out the very object it
+ * keeps): set fields, including new arrays, but never mutate an array or object in place.
+ */
 export type Change<T> = (current: T) => T | undefined;
 
 export class VersionedRecords {
@@ -150,7 +154,7 @@ export class VersionedRecords {
   ): Promise<AgentRecord> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const current = await this.getAgent(agentId);
-      const next = change(current ? structuredClone(current) : undefined);
+      const next = change(current ? { ...current } : undefined);
       next.version = (current?.version ?? 0) + 1;
       next.updated_at = this.nowIso();
       next.ttl = this.ttl();
@@ -181,7 +185,7 @@ export class VersionedRecords {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       if (current === undefined) current = await read();
       if (current === undefined) return undefined;
-      const next = change(structuredClone(current));
+      const next = change({ ...current });
       if (next === undefined) {
         if (!fromCaller) return current;
         fromCaller = false;

@@ -1,7 +1,8 @@
 /**
  * The task ledger: a task's life from opened to closed. Every verb is one conditional write
  * (its optimistic loop inside), and the events a change owes the world are committed in the
- * same write, in the task's outbox.
+ * same write, in the task's outbox. A change gets a shallow copy of the stored record: it sets
+ * fields (new arrays included), never mutates the arrays or objects it was given.
  */
 import { NotFoundError } from '../errors';
 import {
@@ -107,7 +108,7 @@ export class TaskLedger {
       t.reason = reason;
       t.completed_at = this.records.nowIso();
       pushDecision(t, record);
-      t.outbox.push(outcomeEvent(t, 'Task Rejected', this.records.nowIso()));
+      t.outbox = [...t.outbox, outcomeEvent(t, 'Task Rejected', this.records.nowIso())];
       return t;
     });
   }
@@ -145,7 +146,7 @@ export class TaskLedger {
       t.deadline_at = new Date(now + durationMs).toISOString();
       if (record.priority) t.priority = record.priority;
       pushDecision(t, record);
-      for (const agentId of agents) t.outbox.push(assignmentEvent(t, agentId, record, t.assigned_at));
+      t.outbox = [...t.outbox, ...agents.map((a) => assignmentEvent(t, a, record, t.assigned_at!))];
       return t;
     });
   }
@@ -171,7 +172,7 @@ export class TaskLedger {
       if (t.attempts >= this.maxAttempts) {
         t.status = 'failed';
         t.completed_at = this.records.nowIso();
-        t.outbox.push(outcomeEvent(t, 'Task Failed', this.records.nowIso()));
+        t.outbox = [...t.outbox, outcomeEvent(t, 'Task Failed', this.records.nowIso())];
       } else {
         t.status = 'queued';
         t.deadline_at = undefined;
@@ -225,7 +226,7 @@ export class TaskLedger {
       t.waiting = { agent_id: agentId, message, since: now };
       // The requester has to answer, not the agent: no deadline while the task waits.
       t.deadline_at = undefined;
-      t.outbox.push(inputRequiredEvent(t, agentId, message, now));
+      t.outbox = [...t.outbox, inputRequiredEvent(t, agentId, message, now)];
       return t;
     });
   }
@@ -281,7 +282,7 @@ function failNow(t: TaskRecord, reason: string, nowIso: string): void {
   t.status = 'failed';
   t.error = reason;
   t.completed_at = nowIso;
-  t.outbox.push(outcomeEvent(t, 'Task Failed', nowIso));
+  t.outbox = [...t.outbox, outcomeEvent(t, 'Task Failed', nowIso)];
 }
 
 function pushDecision(t: TaskRecord, record: DecisionRecord): void {
