@@ -1,5 +1,11 @@
 import { CosmosClient } from '@azure/cosmos';
-import { CosmosStateStore } from '../../shared/adapters/azure/cosmos-store';
+import {
+  CosmosStateStore,
+  QUEUE_KEYS_PARTITION,
+  SHARDS,
+  shardOf,
+  taskPartition,
+} from '../../shared/adapters/azure/cosmos-store';
 import { ConditionFailedError, StoreUnavailableError } from '../../shared/core/errors';
 import { makeAgent, makeTask } from '../support/factories';
 import { describeStateStore } from '../support/state-store.contract';
@@ -19,23 +25,46 @@ afterAll(async () => {
 
 describeStateStore('cosmos (real @azure/cosmos client, local Cosmos-protocol server)', async () => {
   server.reset();
-  return { store: new CosmosStateStore(client.database(server.database).container(server.container)) };
+  return {
+    store: new CosmosStateStore(client.database(server.database).container(server.container)),
+    itemsRead: () => server.documentsRead,
+  };
 });
 
 describe('CosmosStateStore specifics', () => {
   const container = () => client.database(server.database).container(server.container);
   beforeEach(() => server.reset());
 
-  test('listAgents and listTasksByStatus are each one single-partition query', async () => {
+  test('every listing is one single-partition query per shard: never a cross-partition query', async () => {
     const store = new CosmosStateStore(container());
     await store.putAgent(makeAgent({ agent_id: 'a1' }), null);
     await store.putTask(makeTask({ task_id: 't1' }), null);
     server.requests.length = 0;
     await store.listAgents();
     await store.listTasksByStatus('queued', 5);
+    await store.listQueue('caps:nutrition_analysis', 5);
+    await store.listPendingOutbox(5);
+    await store.listOverdue('2026-01-02T00:00:00.000Z', 5);
+    await store.listQueueKeys();
     const queries = server.requests.filter((r) => r.query !== undefined);
-    expect(queries.map((q) => q.partitionKey)).toEqual(['agents', 'tasks']);
-    expect(JSON.parse(queries[1]!.query!).query).toMatch(/ORDER BY c\.queue_key/);
+    const shards = Array.from({ length: SHARDS }, (_, n) => n);
+    expect(queries.map((q) => q.partitionKey)).toEqual([
+      ...shards.map((n) => `agents#${n}`),
+      ...[1, 2, 3, 4].flatMap(() => shards.map((n) => `tasks#${n}`)),
+      QUEUE_KEYS_PARTITION,
+    ]);
+    expect(JSON.parse(queries[SHARDS]!.query!).query).toMatch(/ORDER BY c\.queue_key/);
+  });
+
+  test('records spread over the shards; the directory holds each queue key once', async () => {
+    const counts = new Array<number>(SHARDS).fill(0);
+    for (let i = 0; i < 10_000; i++) counts[shardOf(`task-${i}`)]! += 1;
+    expect(Math.max(...counts)).toBeLessThan((10_000 / SHARDS) * 1.2);
+    const store = new CosmosStateStore(container());
+    for (let i = 0; i < 4; i++) await store.putTask(makeTask({ task_id: `k${i}` }), null);
+    await new CosmosStateStore(container()).putTask(makeTask({ task_id: 'k9' }), null);
+    expect(server.partitions.get(QUEUE_KEYS_PARTITION)?.size).toBe(1);
+    expect(await store.listQueueKeys()).toEqual(['caps:nutrition_analysis']);
   });
 
   test('a writer holding a stale ETag loses with ConditionFailedError (If-Match, 412)', async () => {
@@ -57,12 +86,13 @@ describe('CosmosStateStore specifics', () => {
     const store = new CosmosStateStore(container(), { clock: { now: () => now } });
     const task = makeTask({ task_id: 'ttl', priority: 'high', ttl: now / 1000 + 3600 });
     await store.putTask(task, null);
-    const [doc] = server.documents();
+    const [doc] = server.documents().filter((d) => d.kind === 'task');
     expect(doc).toMatchObject({
       id: 'ttl',
-      pk: 'tasks',
+      pk: taskPartition('ttl'),
       kind: 'task',
       status: 'queued',
+      queue: 'caps:nutrition_analysis',
       ttl: 3600,
       queue_key: `1#${task.created_at}#ttl`,
     });
@@ -87,8 +117,9 @@ describe('CosmosStateStore specifics', () => {
       await store.listAgents();
       server.failNext(1, { status: 429, headers: { 'x-ms-retry-after-ms': '1' } });
       await expect(store.getAgent('a')).rejects.toBeInstanceOf(StoreUnavailableError);
-      // The client also asks for a query plan in parallel, so fail more than one request.
-      server.failNext(10, { status: 503 });
+      // The client also asks for a query plan in parallel and retries a 503 once, and listAgents
+      // queries every shard: fail every request until the faults are cleared.
+      server.failNext(10_000, { status: 503 });
       await expect(store.listAgents()).rejects.toBeInstanceOf(StoreUnavailableError);
       server.clearFaults();
       const wrongKey = new CosmosClient({

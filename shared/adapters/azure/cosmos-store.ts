@@ -1,12 +1,24 @@
 /**
  * The state store on Azure Cosmos DB (NoSQL API): one container, partition key `/pk`.
  *
- * Partition design: every agent lives in the logical partition `agents` and every task in
- * `tasks`. Reading the registry (`listAgents`, on every routing decision) and listing a status
- * in queue order (`listTasksByStatus`, on every drain and sweep) are then single-partition
- * queries served by the index: no fan-out, no query plan, no cross-partition ORDER BY. The
- * price is Cosmos DB's per-logical-partition ceiling (20 GB, the RU/s of one physical
- * partition); the record TTL keeps finished tasks from accumulating (see docs/azure.md).
+ * Partition design: records are spread over `SHARDS` logical partitions per kind by a hash of
+ * their id (`agents#<n>`, `tasks#<n>`), so no logical partition takes more than 1/SHARDS of the
+ * fleet's writes (Cosmos DB serves at most 10,000 RU/s per logical partition; see
+ * docs/performance.md, "Cloud key design and capacity model"). Every listing is SHARDS parallel
+ * single-partition queries (the partition key is always given: no query plan, no cross-partition
+ * fan-out), merged here in index order; the cursor is the last sort key returned (it ends with
+ * the id, so it is unique). The index fields live on the record's own document, written by the
+ * same single-document write, so an index can never disagree with its record; they are present
+ * only while they apply (sparse):
+ *   `status` + `queue_key` (priority rank, age, id)   listTasksByStatus
+ *   `queue` (queueKeyOf) while queued                  listQueue, ordered by queue_key
+ *   `outbox_key` (the task id) while the outbox holds events   listPendingOutbox
+ *   `due_key` (`<deadline_at>#<task_id>`) while assigned with a deadline   listOverdue
+ * Queue keys are also kept as small documents in the partition `qkeys`, written once per key per
+ * process. The alternatives were weighed in docs/performance.md: one partition per record needs
+ * cross-partition queries for every listing (a query plan, RU per physical partition), and
+ * separate index documents cannot be written atomically with their record (a transactional
+ * batch stays within one logical partition). Nothing is deployed yet: no migration.
  *
  * Concurrency: the record's `version` is checked (as in every store) and the write itself is
  * conditional: create fails with 409 if the document exists, replace carries `If-Match` with
@@ -15,12 +27,38 @@
 import { createHash } from 'node:crypto';
 import type { Container, ItemDefinition, Resource } from '@azure/cosmos';
 import { ConditionFailedError, StoreUnavailableError, ValidationError } from '../../core/errors';
-import { queueOrderKey, type AgentRecord, type TaskRecord, type TaskStatus } from '../../core/model';
-import { systemClock, type Clock, type StateStore } from '../../core/ports';
+import {
+  queueKeyOf,
+  queueOrderKey,
+  type AgentRecord,
+  type TaskRecord,
+  type TaskStatus,
+} from '../../core/model';
+import { systemClock, type Clock, type Page, type StateStore } from '../../core/ports';
 import { check } from '../local/memory-store';
 
-export const AGENTS_PARTITION = 'agents';
-export const TASKS_PARTITION = 'tasks';
+/** Logical partitions per kind: 32 keeps each well under 10,000 RU/s at the fleet sizes modelled. */
+export const SHARDS = 32;
+export const QUEUE_KEYS_PARTITION = 'qkeys';
+
+/** A stable, uniform shard of an id (0..SHARDS-1). */
+export function shardOf(id: string): number {
+  return createHash('md5').update(id).digest().readUInt32BE(0) % SHARDS;
+}
+export const agentPartition = (agentId: string) => `agents#${shardOf(agentId)}`;
+export const taskPartition = (taskId: string) => `tasks#${shardOf(taskId)}`;
+
+/** The index fields of a task's document, present only while they apply. */
+export function taskIndexFields(task: TaskRecord): Partial<StateDocument> {
+  const fields: Partial<StateDocument> = { status: task.status, queue_key: queueOrderKey(task) };
+  if (task.status === 'queued') fields.queue = queueKeyOf(task);
+  if (task.outbox.length > 0) fields.outbox_key = task.task_id;
+  if (task.status === 'assigned' && task.deadline_at) fields.due_key = `${task.deadline_at}#${task.task_id}`;
+  return fields;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 type Kind = 'agent' | 'task';
 
@@ -32,6 +70,10 @@ export interface StateDocument<R = AgentRecord | TaskRecord> extends ItemDefinit
   /** Tasks only: filtered and ordered on by `listTasksByStatus`. */
   status?: TaskStatus;
   queue_key?: string;
+  /** Tasks only, each present only while it applies: the sparse indexes. */
+  queue?: string;
+  outbox_key?: string;
+  due_key?: string;
   /** Cosmos DB's per-item TTL in seconds from the last write (the record's `ttl` is epoch seconds). */
   ttl: number;
   record: R;
@@ -48,6 +90,8 @@ export class CosmosStateStore implements StateStore {
   private readonly clock: Clock;
   private readonly etags = new Map<string, { version: number; etag: string }>();
   private readonly etagCacheSize: number;
+  /** Queue keys this process has already written to the directory. */
+  private readonly knownQueueKeys = new Set<string>();
 
   constructor(
     private readonly container: Container,
@@ -58,44 +102,147 @@ export class CosmosStateStore implements StateStore {
   }
 
   getAgent(agentId: string): Promise<AgentRecord | undefined> {
-    return this.read<AgentRecord>(AGENTS_PARTITION, agentId);
+    return this.read<AgentRecord>(agentPartition(agentId), agentId);
   }
 
   getTask(taskId: string): Promise<TaskRecord | undefined> {
-    return this.read<TaskRecord>(TASKS_PARTITION, taskId);
+    return this.read<TaskRecord>(taskPartition(taskId), taskId);
   }
 
+  /** SHARDS parallel single-partition queries. */
   async listAgents(): Promise<AgentRecord[]> {
-    const docs = await this.query<AgentRecord>(
-      { query: 'SELECT * FROM c WHERE c.pk = @pk', parameters: [{ name: '@pk', value: AGENTS_PARTITION }] },
-      AGENTS_PARTITION,
+    const shards = await Promise.all(
+      range(SHARDS).map((n) =>
+        this.query<AgentRecord>(
+          { query: 'SELECT * FROM c WHERE c.pk = @pk', parameters: [{ name: '@pk', value: `agents#${n}` }] },
+          `agents#${n}`,
+        ),
+      ),
     );
-    return docs.sort((a, b) => a.agent_id.localeCompare(b.agent_id));
+    return shards.flat().sort((a, b) => byKey(a.agent_id, b.agent_id));
   }
 
-  listTasksByStatus(status: TaskStatus, limit = 100): Promise<TaskRecord[]> {
-    return this.query<TaskRecord>(
-      {
-        query: 'SELECT TOP @limit * FROM c WHERE c.pk = @pk AND c.status = @status ORDER BY c.queue_key ASC',
-        parameters: [
-          { name: '@limit', value: limit },
-          { name: '@pk', value: TASKS_PARTITION },
-          { name: '@status', value: status },
-        ],
-      },
-      TASKS_PARTITION,
+  async listTasksByStatus(status: TaskStatus, limit = 100): Promise<TaskRecord[]> {
+    const page = await this.sharded(
+      'queue_key',
+      'c.status = @status',
+      [{ name: '@status', value: status }],
+      limit,
+    );
+    return page.items;
+  }
+
+  listQueue(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.sharded(
+      'queue_key',
+      'c.queue = @queue',
+      [{ name: '@queue', value: queueKey }],
+      limit,
+      cursor,
+    );
+  }
+
+  /** One query of the directory partition; keys whose queue emptied may be listed (the port allows it). */
+  async listQueueKeys(): Promise<string[]> {
+    try {
+      const { resources } = await this.container.items
+        .query<{ key: string }>(
+          {
+            query: 'SELECT * FROM c WHERE c.pk = @pk',
+            parameters: [{ name: '@pk', value: QUEUE_KEYS_PARTITION }],
+          },
+          { partitionKey: QUEUE_KEYS_PARTITION },
+        )
+        .fetchAll();
+      return resources.map((d) => d.key).sort(byKey);
+    } catch (err) {
+      throw storeError(err, `query ${QUEUE_KEYS_PARTITION}`);
+    }
+  }
+
+  listPendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.sharded('outbox_key', undefined, [], limit, cursor);
+  }
+
+  listOverdue(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.sharded(
+      'due_key',
+      'c.due_key < @before',
+      [{ name: '@before', value: before }],
+      limit,
+      cursor,
     );
   }
 
   putAgent(agent: AgentRecord, expectedVersion: number | null): Promise<void> {
-    return this.write('agent', AGENTS_PARTITION, agent.agent_id, agent, expectedVersion);
+    return this.write('agent', agentPartition(agent.agent_id), agent.agent_id, agent, expectedVersion);
   }
 
-  putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
-    return this.write('task', TASKS_PARTITION, task.task_id, task, expectedVersion, {
-      status: task.status,
-      queue_key: queueOrderKey(task),
-    });
+  async putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
+    if (task.status === 'queued') await this.rememberQueueKey(queueKeyOf(task));
+    return this.write(
+      'task',
+      taskPartition(task.task_id),
+      task.task_id,
+      task,
+      expectedVersion,
+      taskIndexFields(task),
+    );
+  }
+
+  /**
+   * A page of one sparse index: in every task partition the first `limit` documents whose `field`
+   * is after the cursor (and match `where`), merged in `field` order and cut at `limit`.
+   */
+  private async sharded(
+    field: 'queue_key' | 'outbox_key' | 'due_key',
+    where: string | undefined,
+    parameters: Array<{ name: string; value: string | number }>,
+    limit: number,
+    cursor = '',
+  ): Promise<Page<TaskRecord>> {
+    const query = `SELECT TOP @limit * FROM c WHERE c.pk = @pk AND c.${field} > @after${where ? ` AND ${where}` : ''} ORDER BY c.${field} ASC`;
+    const heads = await Promise.all(
+      range(SHARDS).map((n) =>
+        this.query<TaskRecord>(
+          {
+            query,
+            parameters: [
+              { name: '@limit', value: limit },
+              { name: '@pk', value: `tasks#${n}` },
+              { name: '@after', value: cursor },
+              ...parameters,
+            ],
+          },
+          `tasks#${n}`,
+        ),
+      ),
+    );
+    const sortKey = (t: TaskRecord) => taskIndexFields(t)[field] as string;
+    const items = heads
+      .flat()
+      .map((t) => ({ t, k: sortKey(t) }))
+      .sort((a, b) => byKey(a.k, b.k))
+      .slice(0, limit);
+    const last = items[items.length - 1];
+    const tasks = items.map((e) => e.t);
+    return items.length === limit && last ? { items: tasks, cursor: last.k } : { items: tasks };
+  }
+
+  /** Writes a queue key to the directory once per process (before the task, so it is never missing). */
+  private async rememberQueueKey(queueKey: string): Promise<void> {
+    if (this.knownQueueKeys.has(queueKey)) return;
+    try {
+      await this.container.items.create({
+        id: documentId(queueKey),
+        pk: QUEUE_KEYS_PARTITION,
+        kind: 'queue_key',
+        key: queueKey,
+      });
+    } catch (err) {
+      if (statusOf(err) !== 409) throw storeError(err, `queue key ${queueKey}`);
+    }
+    this.knownQueueKeys.add(queueKey);
   }
 
   // ------------------------------------------------------------------ internals

@@ -10,7 +10,10 @@
  *
  * Every request's master-key signature is verified (401 otherwise), ETags change on each write,
  * and faults can be injected (`failNext`). Queries are parsed from a small SQL subset:
- * `SELECT [TOP n] * FROM c WHERE c.f = v [AND ...] [ORDER BY c.f [ASC|DESC]]`.
+ * `SELECT [TOP n] * FROM c WHERE c.f <op> v [AND ...] [ORDER BY c.f [ASC|DESC]]` with `op` one of
+ * `= != < <= > >=`, compared as Cosmos DB does: a missing property or values of different types
+ * compare as undefined, so the document is not selected (strings compare ordinally).
+ * `documentsRead` counts the documents each read and query returned (what its RU charge grows with).
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -47,6 +50,8 @@ export class CosmosTestServer {
   readonly requests: Array<{ method: string; path: string; partitionKey?: string; query?: string }> = [];
   private faults: Array<Fault & { remaining: number }> = [];
   private etagSeq = 0;
+  /** Documents returned by point reads and queries since the last reset. */
+  documentsRead = 0;
   private server?: http.Server;
   endpoint = '';
 
@@ -93,6 +98,7 @@ export class CosmosTestServer {
   reset(): void {
     this.partitions.clear();
     this.requests.length = 0;
+    this.documentsRead = 0;
     this.clearFaults();
   }
 
@@ -193,6 +199,7 @@ export class CosmosTestServer {
           code: 'NotFound',
           message: 'Entity with the specified id does not exist in the system.',
         });
+      this.documentsRead += 1;
       return send(res, 200, doc, { etag: doc._etag as string });
     }
     if (id !== undefined && method === 'PUT') {
@@ -234,7 +241,7 @@ export class CosmosTestServer {
       return send(res, 400, { code: 'BadRequest', message: (err as Error).message });
     }
     let rows = [...partition.values()].filter((d) =>
-      parsed.where.every(([field, value]) => d[field] === value),
+      parsed.where.every(([field, op, value]) => matches(d[field], op, value)),
     );
     if (parsed.orderBy) {
       const [field, dir] = parsed.orderBy;
@@ -244,6 +251,7 @@ export class CosmosTestServer {
     const start = continuation ? Number(continuation) : 0;
     const end = maxItems > 0 ? start + maxItems : rows.length;
     const page = rows.slice(start, end);
+    this.documentsRead += page.length;
     const headers: Record<string, string> = { 'x-ms-item-count': String(page.length) };
     if (end < rows.length) headers['x-ms-continuation'] = String(end);
     send(res, 200, { _rid: 'local', Documents: page, _count: page.length }, headers);
@@ -335,7 +343,7 @@ function resourceOf(segments: string[]): { resourceType: string; resourceLink: s
 
 interface ParsedQuery {
   top?: number;
-  where: Array<[string, unknown]>;
+  where: Array<[string, Operator, unknown]>;
   orderBy?: [string, 'ASC' | 'DESC'];
 }
 
@@ -354,18 +362,35 @@ function parseQuery(sql: string, params: Map<string, unknown>): ParsedQuery {
     if (/^-?\d+(\.\d+)?$/.test(token)) return Number(token);
     throw new Error(`unsupported value ${token}`);
   };
-  const where: Array<[string, unknown]> = [];
+  const where: Array<[string, Operator, unknown]> = [];
   if (m[2]) {
     for (const cond of m[2].split(/\s+AND\s+/i)) {
-      const c = /^c\.(\w+)\s*=\s*(@\w+|'[^']*'|-?\d+)$/.exec(cond.trim());
+      const c = /^c\.(\w+)\s*(=|!=|<=|>=|<|>)\s*(@\w+|'[^']*'|-?\d+)$/.exec(cond.trim());
       if (!c) throw new Error(`unsupported condition ${cond}`);
-      where.push([c[1]!, value(c[2]!)]);
+      where.push([c[1]!, c[2] as Operator, value(c[3]!)]);
     }
   }
   const out: ParsedQuery = { where };
   if (m[1]) out.top = Number(value(m[1]));
   if (m[3]) out.orderBy = [m[3], (m[4]?.toUpperCase() as 'ASC' | 'DESC') ?? 'ASC'];
   return out;
+}
+
+type Operator = '=' | '!=' | '<' | '<=' | '>' | '>=';
+
+/**
+ * A WHERE comparison as Cosmos DB evaluates it: equality is false across types; an ordering
+ * comparison of a missing property or of values of different types is undefined (not selected).
+ */
+function matches(actual: unknown, op: Operator, expected: unknown): boolean {
+  if (op === '=') return actual === expected;
+  if (actual === undefined) return false;
+  if (op === '!=') return actual !== expected;
+  if (typeof actual !== typeof expected || (typeof actual !== 'string' && typeof actual !== 'number'))
+    return false;
+  const a = actual as string | number;
+  const b = expected as string | number;
+  return op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : a >= b;
 }
 
 function compare(a: unknown, b: unknown): number {
