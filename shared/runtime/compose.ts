@@ -8,6 +8,7 @@ import { Coordinator } from '../core/coordinator/coordinator';
 import { ConfigError } from '../core/errors';
 import { createJsonLogger } from '../core/logger';
 import {
+  noopTelemetry,
   systemClock,
   type Clock,
   type EventBus,
@@ -18,6 +19,8 @@ import {
   type Telemetry,
 } from '../core/ports';
 import { createA2a, type A2aParts } from '../adapters/a2a/gateway';
+import { otelEnabled } from '../adapters/otel/enabled';
+import { instrumentBus, instrumentLlmClient, instrumentStore } from '../adapters/otel/instrument';
 import { createHttpApi, type AssignmentFeed, type HttpApi } from '../http/api';
 
 /** What a caller may hand any runtime instead of letting it build its own. */
@@ -35,11 +38,13 @@ export interface RuntimeBase {
   config: Config;
   clock: Clock;
   logger: Logger;
+  /** `overrides.telemetry`, else OpenTelemetry when the standard OTEL_* variables ask for it, else none. */
+  telemetry: Telemetry;
 }
 
 export function runtimeBase(
   env: Record<string, string | undefined>,
-  overrides: { clock?: Clock; logger?: Logger },
+  overrides: { clock?: Clock; logger?: Logger; telemetry?: Telemetry },
   runtime: string,
   routers: ReadonlyArray<Config['ROUTER']>,
 ): RuntimeBase {
@@ -56,10 +61,34 @@ export function runtimeBase(
       sensitiveFields: config.SENSITIVE_FIELDS,
       base: { runtime },
     });
-  return { config, clock: overrides.clock ?? systemClock, logger };
+  const telemetry = overrides.telemetry ?? telemetryFromEnv(env, runtime);
+  return { config, clock: overrides.clock ?? systemClock, logger, telemetry };
 }
 
-export interface CoreParts extends RuntimeBase {
+/**
+ * OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_TRACES_EXPORTER=otlp, ...) is set.
+ * Required here, not imported: a runtime without it never loads an OpenTelemetry module.
+ */
+function telemetryFromEnv(env: Record<string, string | undefined>, runtime: string): Telemetry {
+  if (!otelEnabled(env)) return noopTelemetry;
+  const { createOtelTelemetry } =
+    require('../adapters/otel/otel-telemetry') as typeof import('../adapters/otel/otel-telemetry');
+  return createOtelTelemetry({ env, runtime });
+}
+
+/** The LLM client with each call a span, when telemetry is on. */
+export function instrumentedLlmClient<C extends LlmClient | undefined>(client: C, telemetry?: Telemetry): C {
+  return client && telemetry && telemetry !== noopTelemetry
+    ? (instrumentLlmClient(client, telemetry) as C)
+    : client;
+}
+
+/** Exports what telemetry still buffers and stops it (a process that is shutting down). */
+export async function shutdownTelemetry(telemetry: Telemetry | undefined): Promise<void> {
+  await (telemetry as { shutdown?: () => Promise<void> } | undefined)?.shutdown?.();
+}
+
+export interface CoreParts extends Omit<RuntimeBase, 'telemetry'> {
   store: StateStore;
   bus: EventBus;
   router: Router;
@@ -77,7 +106,10 @@ export function coordinatorFor(parts: CoreParts): Coordinator {
  * this coordinator.
  */
 export function coordinatorWithA2a(parts: CoreParts): { coordinator: Coordinator; a2a: A2aParts } {
-  const { store, bus, router, clock, logger, config, telemetry } = parts;
+  const { bus, router, clock, logger, config, telemetry } = parts;
+  // With telemetry on, every store call and publish of the coordinator is a span.
+  const traced = telemetry !== undefined && telemetry !== noopTelemetry;
+  const store = traced ? instrumentStore(parts.store, telemetry) : parts.store;
   let sequence = 0;
   const a2a = createA2a(config, {
     store,
@@ -96,7 +128,7 @@ export function coordinatorWithA2a(parts: CoreParts): { coordinator: Coordinator
   });
   const coordinator: Coordinator = new Coordinator({
     store,
-    bus: a2a.wrap(bus),
+    bus: traced ? instrumentBus(a2a.wrap(bus), telemetry) : a2a.wrap(bus),
     router,
     clock,
     logger,

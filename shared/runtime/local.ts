@@ -16,7 +16,14 @@ import { LocalBus } from '../adapters/local/local-bus';
 import { MemoryStateStore } from '../adapters/local/memory-store';
 import { openAiCompatibleClient } from '../adapters/openai/openai-client';
 import type { A2aParts } from '../adapters/a2a/gateway';
-import { coordinatorWithA2a, httpApiFor, runtimeBase, type CoreOverrides } from './compose';
+import {
+  coordinatorWithA2a,
+  httpApiFor,
+  instrumentedLlmClient,
+  runtimeBase,
+  shutdownTelemetry,
+  type CoreOverrides,
+} from './compose';
 import { localPayloadStore } from './payloads';
 import { routerFor } from './routers';
 
@@ -53,11 +60,13 @@ export async function createLocalRuntime(
     (config.STORE === 'level'
       ? new LocalBus(10_000, path.resolve(config.DATA_DIR, 'assignments.jsonl'))
       : new LocalBus());
-  const client =
+  const client = instrumentedLlmClient(
     overrides.llmClient ??
-    (config.ROUTER === 'openai'
-      ? openAiCompatibleClient(config.OPENAI_BASE_URL, config.OPENAI_MODEL, config.OPENAI_API_KEY)
-      : undefined);
+      (config.ROUTER === 'openai'
+        ? openAiCompatibleClient(config.OPENAI_BASE_URL, config.OPENAI_MODEL, config.OPENAI_API_KEY)
+        : undefined),
+    base.telemetry,
+  );
   const router = overrides.router ?? routerFor(config, client, clock, logger);
   // The local bus fans out to A2A agents too: their assignments are also sent to them.
   const { coordinator, a2a } = coordinatorWithA2a({ ...base, store, bus, router });
@@ -76,6 +85,7 @@ export async function createLocalRuntime(
     a2a,
     close: async () => {
       await store.close?.();
+      await shutdownTelemetry(base.telemetry);
     },
   };
 }
