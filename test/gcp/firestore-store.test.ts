@@ -1,5 +1,5 @@
 import { Firestore } from '@google-cloud/firestore';
-import { docId, FirestoreStateStore } from '../../shared/adapters/gcp/firestore-store';
+import { docId, FirestoreStateStore, shardOf } from '../../shared/adapters/gcp/firestore-store';
 import { ConditionFailedError, StoreUnavailableError } from '../../shared/core/errors';
 import { describeStateStore } from '../support/state-store.contract';
 import { makeAgent, makeTask } from '../support/factories';
@@ -40,6 +40,19 @@ describeWithEmulators('Firestore state store (Firestore emulator)', () => {
     expect(doc.get('expires_at').toMillis()).toBe(1_900_000_000_000);
     expect(await store.getTask('a/b')).toEqual(task);
     expect(await store.getTask('a/b')).not.toHaveProperty('queue_key');
+    // The sparse index fields: in the queue while queued, gone once assigned; a shard always.
+    expect(doc.get('queue')).toBe('caps:nutrition_analysis');
+    expect(doc.get('shard')).toBe(shardOf('a/b'));
+    await store.putTask(
+      { ...task, status: 'assigned', deadline_at: '2026-01-02T00:00:00.000Z', version: 2 },
+      1,
+    );
+    const after = await firestore.collection(`${prefix}tasks`).doc(docId('a/b')).get();
+    expect(after.get('queue')).toBeUndefined();
+    expect(after.get('due_key')).toBe('2026-01-02T00:00:00.000Z#a/b');
+    expect((await firestore.collection(`${prefix}queue_keys`).get()).docs.map((d) => d.get('key'))).toEqual([
+      'caps:nutrition_analysis',
+    ]);
   });
 
   test('task data Firestore cannot store natively (nested arrays, undefined) round-trips', async () => {

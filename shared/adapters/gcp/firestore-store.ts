@@ -8,19 +8,46 @@
  * A document holds the record as JSON text (`record`): Firestore cannot store nested arrays or
  * `undefined`, and `task_data`/`result` are user content, so JSON text is the only way every
  * record round-trips exactly. The fields a query or an operator needs sit beside it: `status`,
- * `queue_key` (priority rank, age, id: `listTasksByStatus` is one indexed query on status +
- * queue_key), `version`, `updated_at`, and `expires_at`, the Timestamp a TTL policy deletes on.
+ * `queue_key` (priority rank, age, id), `version`, `updated_at`, and `expires_at`, the Timestamp
+ * a TTL policy deletes on.
+ *
+ * Indexes without hot ranges (docs/performance.md, "Cloud key design and capacity model"): every
+ * task carries `shard` (a hash of its id modulo SHARDS), and the fields of the sparse indexes are
+ * present only while they apply: `queue` (queueKeyOf) while queued, `outbox_key` (the id) while
+ * the outbox holds events, `due_key` (`<deadline_at>#<id>`) while assigned with a deadline. Each
+ * listing is SHARDS parallel queries `shard == n` ordered by its key after the cursor, merged here;
+ * the composite indexes (gcp/deploy/firestore.indexes.json) put `shard` first, so the ever-growing
+ * queue and deadline keys are written into SHARDS index ranges instead of one (Firestore's
+ * guidance: about 500 writes/s into one range of sequential index values), and the index file
+ * exempts those fields and the timestamps from single-field indexing. Queue keys are also kept as
+ * documents of a small collection, written once per key per process. A document takes about one
+ * sustained write per second (Firestore's guidance), so the model in docs/performance.md counts
+ * the writes per agent document. Nothing is deployed yet: no migration.
  */
-import { Firestore, Timestamp, type CollectionReference, type DocumentData } from '@google-cloud/firestore';
+import {
+  FieldValue,
+  Firestore,
+  Timestamp,
+  type CollectionReference,
+  type DocumentData,
+} from '@google-cloud/firestore';
 import { ConditionFailedError, StoreUnavailableError, ValidationError } from '../../core/errors';
-import { queueOrderKey, type AgentRecord, type TaskRecord, type TaskStatus } from '../../core/model';
-import type { StateStore } from '../../core/ports';
+import { createHash } from 'node:crypto';
+import {
+  queueKeyOf,
+  queueOrderKey,
+  type AgentRecord,
+  type TaskRecord,
+  type TaskStatus,
+} from '../../core/model';
+import type { Page, StateStore } from '../../core/ports';
 
 export interface FirestoreStoreOptions {
   firestore?: Firestore;
   agentsCollection?: string;
   tasksCollection?: string;
-  /** Prepended to both collection names (a namespace per environment or per test). */
+  queueKeysCollection?: string;
+  /** Prepended to every collection names (a namespace per environment or per test). */
   collectionPrefix?: string;
 }
 
@@ -52,17 +79,35 @@ const CONFLICT: ReadonlySet<number> = new Set([
 
 type Kind = 'agent' | 'task';
 
+/** Index ranges per sparse index: the writes of one queue spread over this many. */
+export const SHARDS = 32;
+
+/** A stable, uniform shard of an id (0..SHARDS-1). */
+export function shardOf(id: string): number {
+  return createHash('md5').update(id).digest().readUInt32BE(0) % SHARDS;
+}
+
+type IndexField = 'queue_key' | 'outbox_key' | 'due_key';
+/** Task fields present only while their index applies. */
+const SPARSE_FIELDS = ['queue', 'outbox_key', 'due_key'] as const;
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 export class FirestoreStateStore implements StateStore {
   readonly name = 'firestore';
   readonly firestore: Firestore;
   private readonly agents: CollectionReference;
   private readonly tasks: CollectionReference;
+  private readonly queueKeys: CollectionReference;
+  /** Queue keys this process has already written to the directory. */
+  private readonly knownQueueKeys = new Set<string>();
 
   constructor(options: FirestoreStoreOptions = {}) {
     this.firestore = options.firestore ?? new Firestore();
     const prefix = options.collectionPrefix ?? '';
     this.agents = this.firestore.collection(`${prefix}${options.agentsCollection ?? 'agents'}`);
     this.tasks = this.firestore.collection(`${prefix}${options.tasksCollection ?? 'tasks'}`);
+    this.queueKeys = this.firestore.collection(`${prefix}${options.queueKeysCollection ?? 'queue_keys'}`);
   }
 
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
@@ -84,15 +129,78 @@ export class FirestoreStateStore implements StateStore {
   }
 
   async putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
+    if (task.status === 'queued') await this.rememberQueueKey(queueKeyOf(task));
     await this.write('task', this.tasks, task.task_id, task, expectedVersion, taskFields(task));
   }
 
-  /** One query: `status == s ORDER BY queue_key LIMIT n` (composite index status + queue_key). */
+  /** SHARDS queries `status == s AND shard == n ORDER BY queue_key LIMIT n` (index status, shard, queue_key). */
   async listTasksByStatus(status: TaskStatus, limit = 100): Promise<TaskRecord[]> {
-    const snap = await guard(() =>
-      this.tasks.where('status', '==', status).orderBy('queue_key').limit(limit).get(),
+    return (await this.sharded('queue_key', [['status', status]], limit)).items;
+  }
+
+  /** Index queue, shard, queue_key. */
+  listQueue(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.sharded('queue_key', [['queue', queueKey]], limit, cursor);
+  }
+
+  /** One read of the small directory collection; keys whose queue emptied may be listed. */
+  async listQueueKeys(): Promise<string[]> {
+    const snap = await guard(() => this.queueKeys.get());
+    return snap.docs.map((d) => d.get('key') as string).sort(byKey);
+  }
+
+  /** Index shard, outbox_key. */
+  listPendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.sharded('outbox_key', [], limit, cursor);
+  }
+
+  /** Index shard, due_key. */
+  listOverdue(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.sharded('due_key', [], limit, cursor, before);
+  }
+
+  /**
+   * A page of one sparse index: per shard the first `limit` documents whose `field` is after the
+   * cursor (and before `before`), merged in `field` order and cut at `limit`.
+   */
+  private async sharded(
+    field: IndexField,
+    equal: Array<[string, string]>,
+    limit: number,
+    cursor = '',
+    before?: string,
+  ): Promise<Page<TaskRecord>> {
+    const heads = await Promise.all(
+      range(SHARDS).map((n) => {
+        let q = this.tasks.where('shard', '==', n);
+        for (const [f, v] of equal) q = q.where(f, '==', v);
+        q = q.where(field, '>', cursor);
+        if (before !== undefined) q = q.where(field, '<', before);
+        return guard(() => q.orderBy(field).limit(limit).get());
+      }),
     );
-    return snap.docs.map((d) => decode<TaskRecord>(d.data()));
+    const entries = heads
+      .flatMap((snap) => snap.docs)
+      .map((d) => ({ key: d.get(field) as string, task: decode<TaskRecord>(d.data()) }))
+      .sort((a, b) => byKey(a.key, b.key))
+      .slice(0, limit);
+    const last = entries[entries.length - 1];
+    const items = entries.map((e) => e.task);
+    return entries.length === limit && last ? { items, cursor: last.key } : { items };
+  }
+
+  /** Creates a queue key's directory document once per process (before the task, so it is never missing). */
+  private async rememberQueueKey(queueKey: string): Promise<void> {
+    if (this.knownQueueKeys.has(queueKey)) return;
+    try {
+      await guard(
+        () => this.queueKeys.doc(docId(queueKey)).create({ key: queueKey }),
+        `queue key ${queueKey}`,
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionFailedError)) throw err;
+    }
+    this.knownQueueKeys.add(queueKey);
   }
 
   async close(): Promise<void> {
@@ -135,8 +243,14 @@ export class FirestoreStateStore implements StateStore {
         `${what}: expected version ${expectedVersion}, found ${stored ?? 'no record'}`,
       );
     }
-    // Every field of the document is written, so `update` leaves nothing stale behind.
-    await guard(() => ref.update(doc, { lastUpdateTime: current.updateTime! }), what);
+    // Every field of the document is written, and a sparse index field that no longer applies is
+    // deleted, so `update` leaves nothing stale behind.
+    const cleared = Object.fromEntries(
+      (kind === 'task' ? SPARSE_FIELDS : [])
+        .filter((f) => !(f in fields))
+        .map((f) => [f, FieldValue.delete()]),
+    );
+    await guard(() => ref.update({ ...doc, ...cleared }, { lastUpdateTime: current.updateTime! }), what);
   }
 }
 
@@ -151,14 +265,20 @@ function agentFields(agent: AgentRecord): DocumentData {
   };
 }
 
-function taskFields(task: TaskRecord): DocumentData {
-  return {
+/** The queried fields of a task document; the sparse ones only while they apply. */
+export function taskFields(task: TaskRecord): DocumentData {
+  const fields: DocumentData = {
     task_id: task.task_id,
     task_type: task.task_type,
     status: task.status,
     priority: task.priority,
     queue_key: queueOrderKey(task),
+    shard: shardOf(task.task_id),
   };
+  if (task.status === 'queued') fields.queue = queueKeyOf(task);
+  if (task.outbox.length > 0) fields.outbox_key = task.task_id;
+  if (task.status === 'assigned' && task.deadline_at) fields.due_key = `${task.deadline_at}#${task.task_id}`;
+  return fields;
 }
 
 function decode<T>(data: DocumentData): T {
