@@ -3,6 +3,9 @@
  * card, get their tasks as A2A messages, and report back by push notification (or by the
  * sweep's polling); a mixed fleet routes as before.
  */
+import { Readable } from 'node:stream';
+import { agents as agentsCommand } from '../../cli/commands/agents';
+import { tasks as tasksCommand } from '../../cli/commands/tasks';
 import type { Logger } from '../../shared/core/ports';
 import type { AgentRecord, TaskRecord } from '../../shared/core/model';
 import { createLocalRuntime, type LocalRuntime } from '../../shared/runtime/local';
@@ -339,9 +342,6 @@ test('a malformed card is refused with the field named; a changed card refreshes
 });
 
 test('the CLI: agents add <card-url> registers by card; agents and tasks show the protocol and the A2A task', async () => {
-  const { agents: agentsCommand } = await import('../../cli/commands/agents');
-  const { tasks: tasksCommand } = await import('../../cli/commands/tasks');
-  const { Readable } = await import('node:stream');
   const run = async (command: typeof agentsCommand, argv: string[]) => {
     let out = '';
     const io = {
