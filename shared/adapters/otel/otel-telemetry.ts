@@ -18,17 +18,15 @@ import {
   type Meter,
   type Tracer,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import {
-  defaultResource,
-  envDetector,
-  detectResources,
-  resourceFromAttributes,
-} from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type * as ContextAsyncHooks from '@opentelemetry/context-async-hooks';
+import type * as MetricsExporter from '@opentelemetry/exporter-metrics-otlp-http';
+import type * as TraceExporter from '@opentelemetry/exporter-trace-otlp-http';
+import type * as Resources from '@opentelemetry/resources';
+import type { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import type * as SdkMetrics from '@opentelemetry/sdk-metrics';
+import type { BasicTracerProvider, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type * as SdkTrace from '@opentelemetry/sdk-trace-base';
+import { createRequire } from 'node:module';
 import { METRICS, type MetricName, type MetricUnit, type SpanAttributes } from '../../core/ports';
 import { signalEnabled } from './enabled';
 import type { AnnotatingTelemetry } from './instrument';
@@ -119,6 +117,15 @@ async function settle(work: Array<Promise<void>>): Promise<void> {
 /** An OpenTelemetry telemetry from the standard variables (OTLP/HTTP unless told otherwise). */
 export function createOtelTelemetry(options: OtelTelemetryOptions = {}): OtelTelemetry {
   const env = options.env ?? process.env;
+  const { defaultResource, detectResources, envDetector, resourceFromAttributes } =
+    sdk<typeof Resources>('@opentelemetry/resources');
+  const { BasicTracerProvider, BatchSpanProcessor } = sdk<typeof SdkTrace>('@opentelemetry/sdk-trace-base');
+  const { MeterProvider, PeriodicExportingMetricReader } = sdk<typeof SdkMetrics>(
+    '@opentelemetry/sdk-metrics',
+  );
+  const { AsyncLocalStorageContextManager } = sdk<typeof ContextAsyncHooks>(
+    '@opentelemetry/context-async-hooks',
+  );
   const resource = defaultResource()
     .merge(detectResources({ detectors: [envDetector] }))
     .merge(
@@ -134,7 +141,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions = {}): OtelTel
     (signalEnabled(env, 'TRACES')
       ? [
           new BatchSpanProcessor(
-            new OTLPTraceExporter({
+            new (sdk<typeof TraceExporter>('@opentelemetry/exporter-trace-otlp-http').OTLPTraceExporter)({
               ...endpoint(env, 'TRACES', 'v1/traces'),
               ...(headers ? { headers } : {}),
             }),
@@ -146,7 +153,9 @@ export function createOtelTelemetry(options: OtelTelemetryOptions = {}): OtelTel
     (signalEnabled(env, 'METRICS')
       ? [
           new PeriodicExportingMetricReader({
-            exporter: new OTLPMetricExporter({ ...endpoint(env, 'METRICS', 'v1/metrics'), ...transport }),
+            exporter: new (sdk<typeof MetricsExporter>(
+              '@opentelemetry/exporter-metrics-otlp-http',
+            ).OTLPMetricExporter)({ ...endpoint(env, 'METRICS', 'v1/metrics'), ...transport }),
             exportIntervalMillis: positive(env.OTEL_METRIC_EXPORT_INTERVAL) ?? 60_000,
           }),
         ]
@@ -158,6 +167,16 @@ export function createOtelTelemetry(options: OtelTelemetryOptions = {}): OtelTel
     new BasicTracerProvider({ resource, spanProcessors }),
     new MeterProvider({ resource, readers }),
   );
+}
+
+/**
+ * The SDK, exporters and resources, resolved from node_modules when telemetry starts. A
+ * bundler cannot follow this require, so bundles (Lambda, the CLI) never carry them: the
+ * exporters' ESM builds do not even bundle against @opentelemetry/api 1.9. An application
+ * that bundles everything provides them at run time (node_modules, or a Lambda layer).
+ */
+function sdk<T>(id: string): T {
+  return createRequire(__filename)(id) as T;
 }
 
 /** The signal's URL from the variables given (the exporters would read only `process.env`). */
