@@ -48,10 +48,28 @@ export function coordinationCandidates<A extends AgentView>(task: TaskNeeds, age
   );
 }
 
-/** Lowest load ratio, then fewest tasks, then id for a stable tie-break. */
-export function leastLoaded<A extends AgentView>(agents: readonly A[]): A | undefined {
-  return [...agents].sort(
-    (a, b) =>
-      loadRatio(a) - loadRatio(b) || a.active_tasks - b.active_tasks || a.agent_id.localeCompare(b.agent_id),
-  )[0];
+/**
+ * Lowest load ratio, then fewest tasks. Among agents equally good by both, `spreadKey` (the
+ * task id) picks one by hash, so concurrent requests for one pool spread over its agents
+ * instead of all claiming the first (each claim is a conditional write on that agent's
+ * record: a pile-up there is a storm of conflicts and backoffs). Without a key: the lowest id.
+ */
+export function leastLoaded<A extends AgentView>(agents: readonly A[], spreadKey?: string): A | undefined {
+  let best: A[] = [];
+  for (const a of agents) {
+    const b = best[0];
+    const order = b ? loadRatio(a) - loadRatio(b) || a.active_tasks - b.active_tasks : -1;
+    if (order < 0) best = [a];
+    else if (order === 0) best.push(a);
+  }
+  if (best.length <= 1) return best[0];
+  best.sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0));
+  return spreadKey === undefined ? best[0] : best[fnv1a(spreadKey) % best.length];
+}
+
+/** A small, fast string hash (FNV-1a, 32 bits): spreads, nothing more. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }

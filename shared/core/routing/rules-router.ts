@@ -24,12 +24,16 @@ export class RulesRouter implements Router {
   }
 }
 
-export function decideByRules(request: RoutingRequest, path = 'rules'): RouterResult {
+/**
+ * `spread`: among equally loaded agents, pick by the task id's hash instead of the lowest id
+ * (used when concurrent deliveries collided on one agent, so they fan out on the retry).
+ */
+export function decideByRules(request: RoutingRequest, path = 'rules', spread = false): RouterResult {
   const required = requiredCapabilities(request.task);
   const capable = capableCandidates(request.task, request.agents);
   const free = capable.filter(hasFreeSlot);
   const priority = request.task.priority;
-  const best = leastLoaded(free);
+  const best = leastLoaded(free, spread ? request.task.task_id : undefined);
   if (best) {
     return result(path, {
       action: 'assign_task',

@@ -10,6 +10,9 @@ import { queueKeyOf, TASK_STATUSES, type AgentRecord, type TaskRecord, type Task
 import type { Clock, Page, StateStore } from '../ports';
 
 const MAX_CAS_ATTEMPTS = 12;
+
+/** What an update that gave up under contention returns. */
+export const CONTENDED: unique symbol = Symbol('contended');
 /** How far a store without the index methods is read to emulate them. */
 const FALLBACK_LISTING = 10_000;
 
@@ -126,24 +129,37 @@ export class VersionedRecords {
     change: Change<TaskRecord>,
     current?: TaskRecord,
   ): Promise<TaskRecord | undefined> {
+    // Without a give-up limit the loop never answers CONTENDED.
     return this.update(
       current,
       () => this.getTask(taskId),
       (next, expected) => this.store.putTask(next, expected),
       change,
-    );
+    ) as Promise<TaskRecord | undefined>;
   }
 
+  /**
+   * Applies `change` to the agent. With `attempts`, a loop that lost that many races gives up
+   * and returns `CONTENDED` instead of backing off and trying again.
+   */
   updateAgent(
     agentId: string,
     change: Change<AgentRecord>,
     current?: AgentRecord,
-  ): Promise<AgentRecord | undefined> {
+  ): Promise<AgentRecord | undefined>;
+  updateAgent(
+    agentId: string,
+    change: Change<AgentRecord>,
+    current: AgentRecord | undefined,
+    attempts: number | undefined,
+  ): Promise<AgentRecord | undefined | typeof CONTENDED>;
+  updateAgent(agentId: string, change: Change<AgentRecord>, current?: AgentRecord, attempts?: number) {
     return this.update(
       current,
       () => this.getAgent(agentId),
       (next, expected) => this.store.putAgent(next, expected),
       change,
+      attempts,
     );
   }
 
@@ -177,7 +193,8 @@ export class VersionedRecords {
     read: () => Promise<T | undefined>,
     write: (next: T, expected: number) => Promise<void>,
     change: Change<T>,
-  ): Promise<T | undefined> {
+    giveUpAfter?: number,
+  ): Promise<T | undefined | typeof CONTENDED> {
     let current = first;
     // A record the caller passed in saves a read, but it may be stale: a "nothing to do" based
     // on it is checked once against the store, and a conflict always re-reads.
@@ -203,6 +220,7 @@ export class VersionedRecords {
       } catch (err) {
         if (!(err instanceof ConditionFailedError)) throw err;
         this.stats.conflicts += 1;
+        if (giveUpAfter !== undefined && attempt + 1 >= giveUpAfter) return CONTENDED;
         fromCaller = false;
         current = undefined;
         await backoff(attempt);

@@ -6,7 +6,10 @@
 import type { A2aEndpoint, AgentRecord, AgentStatus } from '../model';
 import type { Clock } from '../ports';
 import { hasFreeSlot } from '../routing/eligibility';
-import type { VersionedRecords } from './records';
+import { CONTENDED, type VersionedRecords } from './records';
+
+/** Attempts of a claim that gives up under contention: the caller's snapshot, then one fresh read. */
+const GIVE_UP_AFTER = 2;
 
 export interface Registration {
   agent_id: string;
@@ -22,6 +25,8 @@ export interface ClaimOptions {
   force?: boolean;
   /** Agents read moments ago: saves the read, and is kept current with the claim. */
   snapshot?: Map<string, AgentRecord>;
+  /** `give_up`: after a lost race and one fresh read, report no slot rather than retry on. */
+  contended?: 'retry' | 'give_up';
 }
 
 export class Registry {
@@ -87,7 +92,9 @@ export class Registry {
         return a;
       },
       options.snapshot?.get(agentId),
+      options.contended === 'give_up' ? GIVE_UP_AFTER : undefined,
     );
+    if (updated === CONTENDED) return false;
     if (updated && options.snapshot) options.snapshot.set(agentId, updated);
     return ok;
   }

@@ -23,7 +23,7 @@ export interface ExecuteOptions {
   round?: number;
 }
 
-const MAX_ROUNDS = 3;
+const MAX_ROUNDS = 5;
 
 export async function executeDecision(
   s: CoreServices,
@@ -52,7 +52,10 @@ export async function executeDecision(
   // assign_task / delegate_coordination
   const claimed: string[] = [];
   for (const agentId of decision.target_agents) {
-    if (await s.registry.claimSlot(agentId, task.task_id, { snapshot })) claimed.push(agentId);
+    // Under contention a claim gives up after a fresh read instead of backing off on the same
+    // agent: the decision is taken again below, spread over the equally good agents.
+    if (await s.registry.claimSlot(agentId, task.task_id, { snapshot, contended: 'give_up' }))
+      claimed.push(agentId);
   }
   if (claimed.length === 0) {
     // Every target filled up since the decision (another task took the slot).
@@ -66,7 +69,7 @@ export async function executeDecision(
       return executeDecision(s, task, queued, { onNoSlot: 'queue', round: round + 1 });
     }
     // Decide again on the current registry, by the rules.
-    const again = decideByRules(routingRequest(task, await s.registry.list()), 'rules:slot_conflict');
+    const again = decideByRules(routingRequest(task, await s.registry.list()), 'rules:slot_conflict', true);
     again.fallback_reason = `targets full at execution: ${decision.target_agents.join(', ')}`;
     return executeDecision(s, task, again, { onNoSlot, round: round + 1 });
   }
