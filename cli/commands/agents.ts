@@ -116,7 +116,9 @@ async function addAgent(
   if (!id) {
     // Only the name is read here; the coordinator fetches and validates the card itself.
     try {
-      const res = await fetch(cardUrl, { signal: AbortSignal.timeout(conn.timeoutMs) });
+      const where = new URL(cardUrl);
+      if (where.pathname === '/') where.pathname = '/.well-known/agent-card.json';
+      const res = await fetch(where, { signal: AbortSignal.timeout(conn.timeoutMs) });
       const card = (await res.json()) as { name?: unknown };
       if (typeof card.name !== 'string') throw new Error('the card has no name');
       id = idFromName(card.name);
