@@ -278,6 +278,11 @@
           el('td', {}, ...a.capabilities.map((c) => el('span', { class: 'chip' }, c))),
           el(
             'td',
+            { 'data-field': 'protocol', title: a.a2a ? `${a.a2a.card_name}: ${a.a2a.interface_url}` : '' },
+            a.a2a ? `A2A ${a.a2a.protocol_binding}` : 'events',
+          ),
+          el(
+            'td',
             { title: a.last_heartbeat + (a.last_error ? `\nlast error: ${a.last_error}` : '') },
             age(a.last_heartbeat),
           ),
@@ -348,7 +353,13 @@
         el('td', { class: 'id', title: t.task_id }, el('span', {}, t.task_id)),
         el('td', {}, t.task_type),
         el('td', { class: `p-${t.priority}` }, t.priority),
-        el('td', { 'data-field': 'status' }, badge(`s-${t.status}`, t.status)),
+        el(
+          'td',
+          { 'data-field': 'status' },
+          badge(`s-${t.status}`, t.status),
+          t.waiting ? ' ' : null,
+          t.waiting ? badge('s-stale', 'waiting', `${t.waiting.agent_id}: ${t.waiting.message}`) : null,
+        ),
         el(
           'td',
           { 'data-field': 'decider' },
@@ -358,6 +369,19 @@
           'td',
           { 'data-field': 'agents' },
           (t.assigned_agents.length ? t.assigned_agents : d ? d.target_agents : []).join(', '),
+          ...(t.a2a_tasks || [])
+            .filter((r) => r.a2a_task_id)
+            .map((r) =>
+              el(
+                'span',
+                {
+                  class: 'chip',
+                  'data-a2a-task': r.a2a_task_id,
+                  title: `A2A task of ${r.agent_id}: ${r.state}`,
+                },
+                `A2A ${r.a2a_task_id.slice(0, 8)}`,
+              ),
+            ),
         ),
         el('td', { class: 'reason', title: reasonOf(t) }, el('span', {}, reasonOf(t))),
         el('td', {}, llmCell(t)),
@@ -391,6 +415,9 @@
       if (d.fallback_reason) lines.push(`fallback: ${d.fallback_reason}`);
       lines.push(`reasoning: ${d.reasoning || '(none)'}`);
     }
+    for (const r of t.a2a_tasks || [])
+      lines.push(`A2A task of ${r.agent_id}: ${r.a2a_task_id || '(being sent)'} (${r.state})`);
+    if (t.waiting) lines.push(`waiting for input: ${t.waiting.agent_id} asks "${t.waiting.message}"`);
     if (t.error) lines.push(`error: ${t.error}`);
     if (t.reason) lines.push(`reason: ${t.reason}`);
     return lines.join('\n');

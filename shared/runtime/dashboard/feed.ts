@@ -42,6 +42,10 @@ export interface TaskSummary {
   updated_at: string;
   error?: string;
   reason?: string;
+  /** The A2A tasks of agents that speak A2A (never their push tokens). */
+  a2a_tasks?: Array<{ agent_id: string; a2a_task_id?: string; state: string }>;
+  /** What an agent asked for, while the task waits for input. */
+  waiting?: { agent_id: string; message: string };
   decision?: {
     action: string;
     router: string;
@@ -80,6 +84,16 @@ export function summarizeTask(t: TaskRecord): TaskSummary {
     updated_at: t.updated_at,
     ...(t.error ? { error: t.error } : {}),
     ...(t.reason ? { reason: t.reason } : {}),
+    ...(t.a2a_tasks?.length
+      ? {
+          a2a_tasks: t.a2a_tasks.map((r) => ({
+            agent_id: r.agent_id,
+            state: r.state,
+            ...(r.a2a_task_id ? { a2a_task_id: r.a2a_task_id } : {}),
+          })),
+        }
+      : {}),
+    ...(t.waiting ? { waiting: { agent_id: t.waiting.agent_id, message: t.waiting.message } } : {}),
     ...(d
       ? {
           decision: {
