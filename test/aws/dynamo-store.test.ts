@@ -9,6 +9,7 @@ import {
   mapDynamoError,
   OUTBOX_INDEX,
   QUEUE_INDEX,
+  QUEUE_KEY_COPIES,
   QUEUE_KEYS_PARTITION,
   SHARDS,
   shardOf,
@@ -82,7 +83,7 @@ describe('DynamoStateStore key design', () => {
     expect(agent.Items?.[0]).toMatchObject({ sk: { S: 'AGENT' }, apk: { S: `AGENTS#${shardOf('a1')}` } });
     const listed = await query(AGENTS_INDEX, 'apk', `AGENTS#${shardOf('a1')}`);
     expect(listed.Items?.[0]?.ttl).toEqual({ N: '1900000000' }); // ALL: routing reads whole agents
-    expect((await query(undefined, 'pk', QUEUE_KEYS_PARTITION)).Items?.map((i) => i.sk?.S)).toEqual([
+    expect((await query(undefined, 'pk', `${QUEUE_KEYS_PARTITION}#0`)).Items?.map((i) => i.sk?.S)).toEqual([
       'caps:nutrition_analysis',
     ]);
     // Assigned: out of the queue index (the attribute is gone), into the deadline index.
@@ -126,7 +127,10 @@ describe('DynamoStateStore key design', () => {
     };
     const store = new DynamoStateStore(doc, table);
     for (let i = 0; i < 5; i++) await store.putTask(makeTask({ task_id: `k${i}` }), null);
-    expect(puts.filter((pk) => pk === QUEUE_KEYS_PARTITION)).toHaveLength(1);
+    // Once, in every copy (a read takes one copy).
+    expect(puts.filter((pk) => pk.startsWith(QUEUE_KEYS_PARTITION)).sort()).toEqual(
+      Array.from({ length: QUEUE_KEY_COPIES }, (_, i) => `${QUEUE_KEYS_PARTITION}#${i}`).sort(),
+    );
     expect(await store.listQueueKeys()).toEqual(['caps:nutrition_analysis']);
   });
 

@@ -1,6 +1,7 @@
 import { CosmosClient } from '@azure/cosmos';
 import {
   CosmosStateStore,
+  QUEUE_KEY_COPIES,
   QUEUE_KEYS_PARTITION,
   SHARDS,
   shardOf,
@@ -51,7 +52,7 @@ describe('CosmosStateStore specifics', () => {
     expect(queries.map((q) => q.partitionKey)).toEqual([
       ...shards.map((n) => `agents#${n}`),
       ...[1, 2, 3, 4].flatMap(() => shards.map((n) => `tasks#${n}`)),
-      QUEUE_KEYS_PARTITION,
+      expect.stringMatching(new RegExp(`^${QUEUE_KEYS_PARTITION}#[0-7]$`)),
     ]);
     expect(JSON.parse(queries[SHARDS]!.query!).query).toMatch(/ORDER BY c\.queue_key/);
   });
@@ -63,7 +64,8 @@ describe('CosmosStateStore specifics', () => {
     const store = new CosmosStateStore(container());
     for (let i = 0; i < 4; i++) await store.putTask(makeTask({ task_id: `k${i}` }), null);
     await new CosmosStateStore(container()).putTask(makeTask({ task_id: 'k9' }), null);
-    expect(server.partitions.get(QUEUE_KEYS_PARTITION)?.size).toBe(1);
+    for (let copy = 0; copy < QUEUE_KEY_COPIES; copy++)
+      expect(server.partitions.get(`${QUEUE_KEYS_PARTITION}#${copy}`)?.size).toBe(1);
     expect(await store.listQueueKeys()).toEqual(['caps:nutrition_analysis']);
   });
 

@@ -15,8 +15,10 @@
  *              queue:   qpk = 'Q#<queueKey>#<shard>', qsk = queueOrderKey  only while queued (KEYS_ONLY)
  *              outbox:  opk = 'OUTBOX#<shard>', osk = <task_id>  only while the outbox is not empty (KEYS_ONLY)
  *              due:     dpk = 'DUE#<shard>', dsk = '<deadline_at>#<task_id>'  only while assigned with a deadline (KEYS_ONLY)
- *   queue keys pk = 'QKEYS', sk = <queueKey>           a small directory, written once per new key
- *                                                       per process (a cache), before the task
+ *   queue keys pk = 'QKEYS#<copy>', sk = <queueKey>    a small directory, written once per new key
+ *                                                       per process (a cache), before the task, in
+ *                                                       QUEUE_KEY_COPIES copies: the drain reads it on
+ *                                                       every completion, each read takes one copy
  *
  * `<shard>` is a hash of the agent or task id modulo `SHARDS`, so the index entries of one
  * status, queue or index spread over `SHARDS` partition keys. A listing queries every shard for
@@ -65,6 +67,8 @@ export const QUEUE_INDEX = 'queue';
 export const OUTBOX_INDEX = 'outbox';
 export const DUE_INDEX = 'due';
 export const QUEUE_KEYS_PARTITION = 'QKEYS';
+/** Copies of the queue-key directory: reads spread over them (3,000 RCU/s each). */
+export const QUEUE_KEY_COPIES = 8;
 const AGENT_SK = 'AGENT';
 const TASK_SK = 'TASK';
 const KEY_ATTRIBUTES = [
@@ -242,7 +246,9 @@ export class DynamoStateStore implements StateStore {
   async listQueueKeys(): Promise<string[]> {
     const items = await this.queryItems({
       KeyConditionExpression: 'pk = :p',
-      ExpressionAttributeValues: { ':p': QUEUE_KEYS_PARTITION },
+      ExpressionAttributeValues: {
+        ':p': `${QUEUE_KEYS_PARTITION}#${Math.floor(Math.random() * QUEUE_KEY_COPIES)}`,
+      },
       ConsistentRead: true,
     });
     return items.map((i) => i.sk as string);
@@ -331,12 +337,19 @@ export class DynamoStateStore implements StateStore {
   /** Writes a queue key to the directory once per process (before the task, so it is never missing). */
   private async rememberQueueKey(queueKey: string): Promise<void> {
     if (this.knownQueueKeys.has(queueKey)) return;
-    await this.call(
-      () =>
-        this.doc.send(
-          new PutCommand({ TableName: this.tableName, Item: { pk: QUEUE_KEYS_PARTITION, sk: queueKey } }),
+    await Promise.all(
+      range(QUEUE_KEY_COPIES).map((copy) =>
+        this.call(
+          () =>
+            this.doc.send(
+              new PutCommand({
+                TableName: this.tableName,
+                Item: { pk: `${QUEUE_KEYS_PARTITION}#${copy}`, sk: queueKey },
+              }),
+            ),
+          `queue key ${queueKey}`,
         ),
-      `queue key ${queueKey}`,
+      ),
     );
     this.knownQueueKeys.add(queueKey);
   }

@@ -14,8 +14,9 @@
  *   `queue` (queueKeyOf) while queued                  listQueue, ordered by queue_key
  *   `outbox_key` (the task id) while the outbox holds events   listPendingOutbox
  *   `due_key` (`<deadline_at>#<task_id>`) while assigned with a deadline   listOverdue
- * Queue keys are also kept as small documents in the partition `qkeys`, written once per key per
- * process. The alternatives were weighed in docs/performance.md: one partition per record needs
+ * Queue keys are also kept as small documents in the partitions `qkeys#<copy>`, written once per
+ * key per process in QUEUE_KEY_COPIES copies (the drain reads them on every completion; a read
+ * takes one copy). The alternatives were weighed in docs/performance.md: one partition per record needs
  * cross-partition queries for every listing (a query plan, RU per physical partition), and
  * separate index documents cannot be written atomically with their record (a transactional
  * batch stays within one logical partition). Nothing is deployed yet: no migration.
@@ -40,6 +41,8 @@ import { check } from '../local/memory-store';
 /** Logical partitions per kind: 32 keeps each well under 10,000 RU/s at the fleet sizes modelled. */
 export const SHARDS = 32;
 export const QUEUE_KEYS_PARTITION = 'qkeys';
+/** Copies of the queue-key directory, so its reads spread over several logical partitions. */
+export const QUEUE_KEY_COPIES = 8;
 
 /** A stable, uniform shard of an id (0..SHARDS-1). */
 export function shardOf(id: string): number {
@@ -144,19 +147,17 @@ export class CosmosStateStore implements StateStore {
 
   /** One query of the directory partition; keys whose queue emptied may be listed (the port allows it). */
   async listQueueKeys(): Promise<string[]> {
+    const pk = `${QUEUE_KEYS_PARTITION}#${Math.floor(Math.random() * QUEUE_KEY_COPIES)}`;
     try {
       const { resources } = await this.container.items
         .query<{ key: string }>(
-          {
-            query: 'SELECT * FROM c WHERE c.pk = @pk',
-            parameters: [{ name: '@pk', value: QUEUE_KEYS_PARTITION }],
-          },
-          { partitionKey: QUEUE_KEYS_PARTITION },
+          { query: 'SELECT * FROM c WHERE c.pk = @pk', parameters: [{ name: '@pk', value: pk }] },
+          { partitionKey: pk },
         )
         .fetchAll();
       return resources.map((d) => d.key).sort(byKey);
     } catch (err) {
-      throw storeError(err, `query ${QUEUE_KEYS_PARTITION}`);
+      throw storeError(err, `query ${pk}`);
     }
   }
 
@@ -232,16 +233,20 @@ export class CosmosStateStore implements StateStore {
   /** Writes a queue key to the directory once per process (before the task, so it is never missing). */
   private async rememberQueueKey(queueKey: string): Promise<void> {
     if (this.knownQueueKeys.has(queueKey)) return;
-    try {
-      await this.container.items.create({
-        id: documentId(queueKey),
-        pk: QUEUE_KEYS_PARTITION,
-        kind: 'queue_key',
-        key: queueKey,
-      });
-    } catch (err) {
-      if (statusOf(err) !== 409) throw storeError(err, `queue key ${queueKey}`);
-    }
+    await Promise.all(
+      range(QUEUE_KEY_COPIES).map(async (copy) => {
+        try {
+          await this.container.items.create({
+            id: documentId(queueKey),
+            pk: `${QUEUE_KEYS_PARTITION}#${copy}`,
+            kind: 'queue_key',
+            key: queueKey,
+          });
+        } catch (err) {
+          if (statusOf(err) !== 409) throw storeError(err, `queue key ${queueKey}`);
+        }
+      }),
+    );
     this.knownQueueKeys.add(queueKey);
   }
 
