@@ -5,6 +5,7 @@
  */
 import type { EventOf } from '../events/schemas';
 import type { TaskRecord } from '../model';
+import { mapBounded } from './bounded';
 import { routingRequest } from './decision-record';
 import { executeDecision } from './execute-decision';
 import { awaitsFirstDecision, resumeTask } from './resume-task';
@@ -13,22 +14,27 @@ import { prepareTaskData } from './task-data';
 
 export type CoordinationRequest = EventOf<'coordination_request'>;
 
+/** Tasks of one batch in flight at once (an SQS batch is at most 10). */
+const IN_BATCH_CONCURRENCY = 10;
+
 /** One result per request, in order: the task's state, or the error that request hit. */
 export async function coordinate(
   s: CoreServices,
   events: readonly CoordinationRequest[],
 ): Promise<Array<CoordinationResult | Error>> {
   const results: Array<CoordinationResult | Error | undefined> = new Array(events.length);
+  const opened = await mapBounded(events, IN_BATCH_CONCURRENCY, (event) =>
+    openTask(s, event).catch((err: Error) => err),
+  );
   const toRoute: Array<{ index: number; task: TaskRecord }> = [];
-  for (const [index, event] of events.entries()) {
-    try {
-      const task = await openTask(s, event);
-      if (awaitsFirstDecision(task)) toRoute.push({ index, task });
-      else results[index] = await resumeTask(s, task);
-    } catch (err) {
-      results[index] = err as Error;
-    }
+  const redelivered: Array<{ index: number; task: TaskRecord }> = [];
+  for (const [index, task] of opened.entries()) {
+    if (task instanceof Error) results[index] = task;
+    else (awaitsFirstDecision(task) ? toRoute : redelivered).push({ index, task });
   }
+  await mapBounded(redelivered, IN_BATCH_CONCURRENCY, async ({ index, task }) => {
+    results[index] = await resumeTask(s, task).catch((err: Error) => err);
+  });
   if (toRoute.length > 0) {
     const agents = await s.registry.list();
     const snapshot = new Map(agents.map((a) => [a.agent_id, a]));
@@ -42,13 +48,15 @@ export async function coordinate(
           ? router.decideBatch(requests)
           : Promise.all(requests.map((r) => router.decide(r))),
     );
-    for (const [k, { index, task }] of toRoute.entries()) {
-      try {
-        results[index] = await executeDecision(s, task, decided[k]!, { snapshot });
-      } catch (err) {
-        results[index] = err as Error;
+    // Decisions that share an agent run in order (each claim sees the one before it in the
+    // snapshot); decisions on different agents run side by side.
+    const lanes = lanesByAgent(toRoute.map((_, k) => decided[k]!.decision.target_agents));
+    await mapBounded(lanes, IN_BATCH_CONCURRENCY, async (lane) => {
+      for (const k of lane) {
+        const { index, task } = toRoute[k]!;
+        results[index] = await executeDecision(s, task, decided[k]!, { snapshot }).catch((err: Error) => err);
       }
-    }
+    });
   }
   return results as Array<CoordinationResult | Error>;
 }
@@ -71,4 +79,24 @@ export async function openTask(
     requested_by: d.agent_id ?? event.source,
     ...(event.time ? { created_at: event.time } : {}),
   });
+}
+
+/** Groups decisions (by position) so that any two naming a common agent share a lane, in order. */
+export function lanesByAgent(targets: ReadonlyArray<readonly string[]>): number[][] {
+  const laneOfAgent = new Map<string, number[]>();
+  const lanes: number[][] = [];
+  for (const [k, agents] of targets.entries()) {
+    const joined = [...new Set(agents.map((a) => laneOfAgent.get(a)).filter((l): l is number[] => !!l))];
+    const lane = joined[0] ?? [];
+    if (joined.length === 0) lanes.push(lane);
+    for (const other of joined.slice(1)) {
+      lane.push(...other);
+      other.length = 0;
+    }
+    lane.sort((a, b) => a - b);
+    lane.push(k);
+    for (const a of agents) laneOfAgent.set(a, lane);
+    for (const [a, l] of laneOfAgent) if (joined.includes(l)) laneOfAgent.set(a, lane);
+  }
+  return lanes.filter((l) => l.length > 0);
 }
