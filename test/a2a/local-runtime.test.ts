@@ -208,6 +208,7 @@ test('input-required: the task waits with the agent message and the requester is
     (t) => t.waiting !== undefined,
   );
   expect(waiting.status).toBe('assigned');
+  expect(waiting.deadline_at).toBeUndefined();
   expect(waiting.waiting).toMatchObject({
     agent_id: 'asker',
     message: 'Which day should the plan start on?',
@@ -370,4 +371,30 @@ test('the CLI: agents add <card-url> registers by card; agents and tasks show th
   );
   const shown = await run(tasksCommand, ['--url', b.server.url]);
   expect(shown.out).toContain(`nutrition-agent:${a.received[0]!.taskId}`);
+});
+
+test('an agent that answers too slowly: the send times out, and the redelivery finds the task it made', async () => {
+  const b = await boot({ A2A_TIMEOUT: '0.3' });
+  const slow = await agent({ behaviour: 'complete', holdFirstRequest: true });
+  await register(b, 'slowpoke', slow);
+  const first = await post(b, {
+    type: 'coordination_request',
+    task_id: 'late-1',
+    task_type: 'nutrition_analysis',
+  });
+  expect(first.status).toBe(503);
+  expect(JSON.stringify(first.body)).toContain('no answer within 300 ms');
+  // The agent goes on with the request it held: it makes the A2A task nobody heard of.
+  slow.release();
+  await eventually(
+    async () => slow.received.length,
+    (n) => n === 1,
+  );
+  await post(b, { type: 'sweep' });
+  const done = await eventually(
+    () => taskOf(b, 'late-1'),
+    (t) => t.status === 'completed',
+  );
+  expect(slow.received).toHaveLength(1);
+  expect(done.a2a_tasks?.[0]?.a2a_task_id).toBe(slow.received[0]!.taskId);
 });

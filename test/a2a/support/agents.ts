@@ -42,6 +42,8 @@ export interface TestAgentOptions {
   /** Pads the card's description to this many bytes (an oversized card). */
   cardPadding?: number;
   name?: string;
+  /** Holds the first A2A request (its body read) until `release()`: an agent that answers slowly. */
+  holdFirstRequest?: boolean;
 }
 
 export interface ReceivedMessage {
@@ -210,7 +212,12 @@ export async function startTestAgent(options: TestAgentOptions = {}): Promise<Te
       cache: { maxAge: 0 },
     }),
   );
-  const guard: express.RequestHandler = (req, res, next) => {
+  let held = false;
+  const guard: express.RequestHandler = async (req, res, next) => {
+    if (options.holdFirstRequest && !held) {
+      held = true;
+      await slowGate;
+    }
     lastAuthorization.value = req.headers.authorization;
     if (options.bearer && req.headers.authorization !== `Bearer ${options.bearer}`) {
       res.status(401).json({ error: 'unauthorized' });
@@ -221,6 +228,8 @@ export async function startTestAgent(options: TestAgentOptions = {}): Promise<Te
   if (binding === 'JSONRPC') {
     app.use(
       '/a2a/jsonrpc',
+      // The body is read first, so a request held by the guard is complete when it goes on.
+      express.json({ type: ['application/json', 'application/a2a+json'] }),
       guard,
       jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }),
     );
