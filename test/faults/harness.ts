@@ -635,7 +635,7 @@ export async function poison(
   const api = createHttpApi({ coordinator: c, maxBodyBytes: maxBytes });
   for (const body of bad.slice(0, Math.min(bad.length, 500))) {
     figures.httpPoison += 1;
-    const res = await api({ method: 'POST', path: '/events', headers: {}, body });
+    const res = await api({ method: 'POST', path: '/events', headers: { 'content-type': 'application/json' }, body });
     if (res.status >= 500) figures.http5xx += 1;
     else if (res.status >= 400 && (JSON.parse(res.body) as { reason?: string }).reason)
       figures.httpRejectedWithReason += 1;
