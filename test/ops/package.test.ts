@@ -159,6 +159,7 @@ describe('the packed package', () => {
         cloud: loaded.length,
         aws: typeof aws.createAwsRuntime,
         awsLoadsSdk: Object.keys(require.cache).some((k) => k.includes('@aws-sdk')),
+        otel: typeof require('agent-coordinator/otel').createOtelTelemetry,
       }));`;
     const r = spawnSync(process.execPath, ['-e', script], {
       cwd: project,
@@ -172,6 +173,7 @@ describe('the packed package', () => {
       cloud: number;
       aws: string;
       awsLoadsSdk: boolean;
+      otel: string;
     };
     expect(out.kinds).toEqual({
       Coordinator: 'function',
@@ -184,6 +186,7 @@ describe('the packed package', () => {
     expect(out.cloud).toBe(0);
     expect(out.aws).toBe('function');
     expect(out.awsLoadsSdk).toBe(true);
+    expect(out.otel).toBe('function');
   });
 
   it('its type declarations compile a TypeScript consumer', async () => {
