@@ -3,9 +3,10 @@
  * coordinator holds, a broken agents file. Each ends in one line that says what to do, never a
  * stack trace or raw zod issues.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -165,5 +166,44 @@ describe('start-up errors', () => {
         /list\.json: .*expected \{"agents": \[\.\.\.\]\}/,
       );
     });
+  });
+});
+
+describe('installing', () => {
+  it('every dependency with an install script is reviewed in allowScripts', () => {
+    const r = spawnSync('npm', ['install-scripts', 'ls'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).toContain('No packages with unreviewed install scripts');
+    const { allowScripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      allowScripts: Record<string, boolean>;
+    };
+    // Allowed: the ones that fetch or check a native binary. Denied: the ones that only print.
+    expect(allowScripts).toMatchObject({ esbuild: true, '@swc/core': true, 'classic-level': true });
+    expect(allowScripts).toMatchObject({ 'aws-sdk': false, 'es5-ext': false, serverless: false });
+  });
+});
+
+describe('the docs agree with each other', () => {
+  const read = (f: string) => readFileSync(path.join(ROOT, f), 'utf8');
+
+  it("the README's throughput is docs/performance.md's measured figure", () => {
+    const measured = /\| memory store, rules router \| ([\d,]+) \|/.exec(read('docs/performance.md'))?.[1];
+    expect(measured).toBeDefined();
+    const stated = /\| throughput, in-memory store[^|]*\| about ([\d,]+) \|/.exec(read('README.md'))?.[1];
+    expect(stated).toBeDefined();
+    const n = (s: string) => Number(s.replace(/,/g, ''));
+    // "about" rounds to tens.
+    expect(Math.abs(n(stated!) - n(measured!))).toBeLessThan(10);
+  });
+
+  it('instructions is optional in task_message, as the coordinator sends it', () => {
+    expect(read('README.md')).toContain('deadline_at, instructions?, decision');
+    expect(read('docs/contract.md')).toMatch(/`instructions` is optional/);
+  });
+
+  it('there is a changelog with an Unreleased section and 0.1.0', () => {
+    const changelog = read('CHANGELOG.md');
+    expect(changelog).toContain('## [Unreleased]');
+    expect(changelog).toMatch(/## \[0\.1\.0\] - \d{4}-\d{2}-\d{2}/);
   });
 });
