@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LevelStateStore } from '../shared/adapters/local/level-store';
 import { MemoryStateStore } from '../shared/adapters/local/memory-store';
+import { capacityReport } from './lib/capacity';
 import { bareNode, buildBundles, findBundles, measureBundle, type ColdStart } from './lib/cold-start';
 import { STORE_METHODS } from './lib/counting';
 import { bundlePeer, peerInstalled } from './lib/peer';
@@ -212,4 +213,6 @@ export async function main(): Promise<void> {
   await scenarioSection();
   promptSection();
   await coldStartSection(root);
+  section('Cloud capacity model (store calls counted at the port, mapped onto each key design)');
+  print(await capacityReport());
 }
