@@ -398,3 +398,37 @@ test('an agent that answers too slowly: the send times out, and the redelivery f
   expect(slow.received).toHaveLength(1);
   expect(done.a2a_tasks?.[0]?.a2a_task_id).toBe(slow.received[0]!.taskId);
 });
+
+test('an A2A agent that stops answering goes stale through its card, offline, and its task is reassigned', async () => {
+  let now = Date.parse('2026-12-01T10:00:00.000Z');
+  const runtime = await createLocalRuntime(
+    { STORE: 'memory', PORT: '0', LOG_LEVEL: 'silent', AGENT_HEARTBEAT_TTL: '60' },
+    { logger: capture, clock: { now: () => now } },
+  );
+  const server = await startLocalServer(runtime);
+  const b = { runtime, server };
+  open.push(b);
+  const holding = await agent({ behaviour: 'slow' });
+  await register(b, 'holder', holding);
+  await post(b, { type: 'coordination_request', task_id: 'held-1', task_type: 'nutrition_analysis' });
+  await eventually(
+    () => taskOf(b, 'held-1'),
+    (t) => Boolean(t.a2a_tasks?.[0]?.a2a_task_id),
+  );
+  // Half-way to stale, the sweep reads the card: it answers, that is the heartbeat.
+  now += 31_000;
+  expect((await post(b, { type: 'sweep' })).body).toMatchObject({ offline: [], a2a: { cards_refreshed: 1 } });
+  await holding.close();
+  now += 31_000;
+  expect((await post(b, { type: 'sweep' })).body).toMatchObject({ offline: [], a2a: { cards_refreshed: 0 } });
+  now += 31_000;
+  const swept = (await post(b, { type: 'sweep' })).body;
+  expect(swept).toMatchObject({ offline: ['holder'], requeued: ['held-1'] });
+  const next = await agent({ behaviour: 'complete' });
+  await register(b, 'next-1', next);
+  const done = await eventually(
+    () => taskOf(b, 'held-1'),
+    (t) => t.status === 'completed',
+  );
+  expect(done.completed_agents).toEqual(['next-1']);
+});
