@@ -46,6 +46,8 @@ export const ConfigSchema = z.object({
   DEPENDENCY_TIMEOUT: num(1, 30 * 24 * 60).default(24 * 60),
   /** Commits of a queued task's assignment that may fail for good before the task is failed. */
   MAX_COMMIT_FAILURES: int(1, 100).default(3),
+  /** Seconds a coordinator instance may route on its snapshot of the registry (0: read it per batch). */
+  REGISTRY_SNAPSHOT_TTL: num(0, 60).default(0),
   // --- claim check: task data above the threshold is kept in a payload bucket, not on the bus
   /** S3 bucket (AWS), Blob container (Azure) or directory (local) for large task data; none: no claim check. */
   PAYLOAD_BUCKET: z.string().min(1).optional(),
@@ -144,6 +146,7 @@ export interface CoreSettings {
   dependencyTimeoutMs: number;
   maxCommitFailures: number;
   claimCheckBytes: number;
+  registrySnapshotMs: number;
 }
 
 export function coreSettings(config: Config): CoreSettings {
@@ -162,6 +165,7 @@ export function coreSettings(config: Config): CoreSettings {
     dependencyTimeoutMs: config.DEPENDENCY_TIMEOUT * 60_000,
     maxCommitFailures: config.MAX_COMMIT_FAILURES,
     claimCheckBytes: config.CLAIM_CHECK_BYTES,
+    registrySnapshotMs: config.REGISTRY_SNAPSHOT_TTL * 1000,
   };
 }
 

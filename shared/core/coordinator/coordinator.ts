@@ -77,7 +77,13 @@ export class Coordinator {
     this.settings = settings;
     this.storeStats = records.stats;
     this.services = {
-      registry: new Registry(records, clock, settings.heartbeatTtlMs, settings.defaultMaxConcurrentTasks),
+      registry: new Registry(
+        records,
+        clock,
+        settings.heartbeatTtlMs,
+        settings.defaultMaxConcurrentTasks,
+        settings.registrySnapshotMs,
+      ),
       ledger,
       outbox: new Outbox(deps.bus, ledger, telemetry),
       router: deps.router,

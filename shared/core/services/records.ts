@@ -26,6 +26,8 @@ export type Change<T> = (current: T) => T | undefined;
 export class VersionedRecords {
   /** Round trips to the store, for benchmarks. */
   readonly stats = { reads: 0, writes: 0, conflicts: 0 };
+  /** Told of every agent record this instance wrote or read fresh (the registry's snapshot). */
+  onAgent?: (agent: AgentRecord) => void;
 
   constructor(
     readonly store: StateStore,
@@ -178,6 +180,7 @@ export class VersionedRecords {
       try {
         this.stats.writes += 1;
         await this.store.putAgent(next, current?.version ?? null);
+        this.onAgent?.(next);
         return next;
       } catch (err) {
         if (!(err instanceof ConditionFailedError)) throw err;
@@ -216,6 +219,7 @@ export class VersionedRecords {
       try {
         this.stats.writes += 1;
         await write(next, current.version);
+        if (this.onAgent && 'active_task_ids' in next) this.onAgent(next);
         return next;
       } catch (err) {
         if (!(err instanceof ConditionFailedError)) throw err;

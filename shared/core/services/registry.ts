@@ -30,19 +30,45 @@ export interface ClaimOptions {
 }
 
 export class Registry {
+  /** The registry as this instance last saw it, kept current with its own writes. */
+  private snapshot?: { at: number; agents: Map<string, AgentRecord> };
+
+  /**
+   * `snapshotTtlMs` > 0: routing reads the registry at most that often per instance (a fleet of
+   * 10,000 agents is megabytes per read); this instance's own writes keep the snapshot current,
+   * other instances' show within the TTL, and conditional claims keep a stale view harmless.
+   */
   constructor(
     private readonly records: VersionedRecords,
     private readonly clock: Clock,
     private readonly heartbeatTtlMs: number,
     private readonly defaultMaxConcurrentTasks: number,
-  ) {}
+    private readonly snapshotTtlMs = 0,
+  ) {
+    if (snapshotTtlMs > 0)
+      records.onAgent = (agent) => {
+        this.snapshot?.agents.set(agent.agent_id, agent);
+      };
+  }
 
   get(agentId: string): Promise<AgentRecord | undefined> {
     return this.records.getAgent(agentId);
   }
 
-  list(): Promise<AgentRecord[]> {
-    return this.records.listAgents();
+  /** Every agent, for routing: the snapshot when it is recent enough (see the constructor). */
+  async list(): Promise<AgentRecord[]> {
+    const snap = this.snapshot;
+    if (snap && this.clock.now() - snap.at < this.snapshotTtlMs)
+      return [...snap.agents.values()].sort((a, b) => (a.agent_id < b.agent_id ? -1 : 1));
+    return this.listFresh();
+  }
+
+  /** Every agent as stored now (the sweep, health checks, a decision taken again after a conflict). */
+  async listFresh(): Promise<AgentRecord[]> {
+    const agents = await this.records.listAgents();
+    if (this.snapshotTtlMs > 0)
+      this.snapshot = { at: this.clock.now(), agents: new Map(agents.map((a) => [a.agent_id, a])) };
+    return agents;
   }
 
   /** True when the agent's heartbeat is older than the TTL and it is not already offline. */

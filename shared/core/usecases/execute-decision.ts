@@ -69,7 +69,11 @@ export async function executeDecision(
       return executeDecision(s, task, queued, { onNoSlot: 'queue', round: round + 1 });
     }
     // Decide again on the current registry, by the rules.
-    const again = decideByRules(routingRequest(task, await s.registry.list()), 'rules:slot_conflict', true);
+    const again = decideByRules(
+      routingRequest(task, await s.registry.listFresh()),
+      'rules:slot_conflict',
+      true,
+    );
     again.fallback_reason = `targets full at execution: ${decision.target_agents.join(', ')}`;
     return executeDecision(s, task, again, { onNoSlot, round: round + 1 });
   }

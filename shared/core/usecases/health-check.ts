@@ -13,7 +13,7 @@ export async function checkHealth(s: CoreServices, agentId?: string) {
     const agent = await s.registry.get(agentId);
     if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`);
     agents.push(agent);
-  } else agents.push(...(await s.registry.list()));
+  } else agents.push(...(await s.registry.listFresh()));
   const now = s.clock.now();
   const report = [];
   for (const agent of agents) {

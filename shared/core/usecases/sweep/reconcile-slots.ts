@@ -15,7 +15,7 @@ const MIN_ASSIGNED_LISTING = 1000;
 
 /** Returns the number of slots repaired. */
 export async function reconcileSlots(s: CoreServices, failures: SweepFailures): Promise<number> {
-  const agents = await s.registry.list();
+  const agents = await s.registry.listFresh();
   const slots = agents.reduce((n, a) => n + a.max_concurrent_tasks, 0);
   const assigned = await s.ledger.list('assigned', Math.max(MIN_ASSIGNED_LISTING, slots));
   const holders = new Map(assigned.map((t) => [t.task_id, t]));

@@ -10,7 +10,7 @@ export async function retireStaleAgents(
   const now = s.clock.now();
   const offline: string[] = [];
   const requeued: string[] = [];
-  for (const agent of await s.registry.list()) {
+  for (const agent of await s.registry.listFresh()) {
     if (!s.registry.isStale(agent, now)) continue;
     const tasks = await failures.attempt('stale_agent', { agent_id: agent.agent_id }, () =>
       retireStaleAgent(s, agent),
