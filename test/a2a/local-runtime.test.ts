@@ -432,3 +432,33 @@ test('an A2A agent that stops answering goes stale through its card, offline, an
   );
   expect(done.completed_agents).toEqual(['next-1']);
 });
+
+test('a v0.3 agent (the SDK compat layer): its card is read, message/send and tasks/get are spoken', async () => {
+  const b = await boot();
+  const old = await agent({ behaviour: 'complete', v03: true, push: false });
+  await register(b, 'old-1', old);
+  const { agents: registry } = await get<{ agents: AgentRecord[] }>(b, '/agents');
+  expect(registry[0]?.a2a).toMatchObject({ protocol_version: '0.3', protocol_binding: 'JSONRPC' });
+  await post(b, {
+    type: 'coordination_request',
+    task_id: 'v03-1',
+    task_type: 'nutrition_analysis',
+    task_data: { a: 1 },
+  });
+  await eventually(
+    () => taskOf(b, 'v03-1'),
+    (t) => Boolean(t.a2a_tasks?.[0]?.a2a_task_id),
+  );
+  expect(old.received[0]).toMatchObject({
+    contextId: 'v03-1',
+    data: { task_id: 'v03-1', task_data: { a: 1 } },
+  });
+  const done = await eventually(
+    async () => {
+      await post(b, { type: 'sweep' });
+      return taskOf(b, 'v03-1');
+    },
+    (t) => t.status === 'completed',
+  );
+  expect(done.result).toMatchObject({ artifacts: [{ name: 'plan' }] });
+});

@@ -42,6 +42,8 @@ export interface TestAgentOptions {
   /** Pads the card's description to this many bytes (an oversized card). */
   cardPadding?: number;
   name?: string;
+  /** Serves a v0.3 card and speaks v0.3 JSON-RPC (`message/send`), through the SDK's compat layer. */
+  v03?: boolean;
   /** Holds the first A2A request (its body read) until `release()`: an agent that answers slowly. */
   holdFirstRequest?: boolean;
 }
@@ -89,7 +91,9 @@ export async function startTestAgent(options: TestAgentOptions = {}): Promise<Te
     name: options.name ?? `test agent (${behaviour})`,
     description: 'x'.repeat(options.cardPadding ?? 1),
     version: '1.0.0',
-    supportedInterfaces: [{ url: interfaceUrl, protocolBinding: binding, protocolVersion: '1.0' }],
+    supportedInterfaces: [
+      { url: interfaceUrl, protocolBinding: binding, protocolVersion: options.v03 ? '0.3' : '1.0' },
+    ],
     capabilities: { pushNotifications: options.push ?? true, streaming: false },
     ...(options.bearer
       ? {
@@ -97,6 +101,20 @@ export async function startTestAgent(options: TestAgentOptions = {}): Promise<Te
           securityRequirements: [{ schemes: { bearer: { list: [] } } }],
         }
       : {}),
+    defaultInputModes: ['application/json'],
+    defaultOutputModes: ['application/json'],
+    skills: skills.map((s) => ({ id: s.id, name: s.id, description: s.id, tags: s.tags ?? [] })),
+  });
+
+  /** The same card as a v0.3 agent serves it. */
+  const v03Card = () => ({
+    name: options.name ?? `test agent (${behaviour}, v0.3)`,
+    description: 'x',
+    version: '1.0.0',
+    protocolVersion: '0.3.0',
+    url: interfaceUrl,
+    preferredTransport: 'JSONRPC',
+    capabilities: { pushNotifications: options.push ?? true },
     defaultInputModes: ['application/json'],
     defaultOutputModes: ['application/json'],
     skills: skills.map((s) => ({ id: s.id, name: s.id, description: s.id, tags: s.tags ?? [] })),
@@ -208,7 +226,9 @@ export async function startTestAgent(options: TestAgentOptions = {}): Promise<Te
     '/.well-known/agent-card.json',
     agentCardHandler({
       agentCardProvider: async () =>
-        (options.cardOverride ?? cardJson()) as unknown as ReturnType<typeof AgentCard.fromJSON>,
+        (options.cardOverride ?? (options.v03 ? v03Card() : cardJson())) as unknown as ReturnType<
+          typeof AgentCard.fromJSON
+        >,
       cache: { maxAge: 0 },
     }),
   );
@@ -231,7 +251,11 @@ export async function startTestAgent(options: TestAgentOptions = {}): Promise<Te
       // The body is read first, so a request held by the guard is complete when it goes on.
       express.json({ type: ['application/json', 'application/a2a+json'] }),
       guard,
-      jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }),
+      jsonRpcHandler({
+        requestHandler: handler,
+        userBuilder: UserBuilder.noAuthentication,
+        ...(options.v03 ? { legacyCompat: { enabled: true } } : {}),
+      }),
     );
   } else {
     app.use(
