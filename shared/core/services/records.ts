@@ -39,9 +39,17 @@ export class VersionedRecords {
     return this.clock.now();
   }
 
+  /** The clock's time as ISO 8601; formatted once per millisecond (a request asks for it often). */
   nowIso(): string {
-    return new Date(this.clock.now()).toISOString();
+    const now = this.clock.now();
+    if (now !== this.isoAt) {
+      this.isoAt = now;
+      this.iso = new Date(now).toISOString();
+    }
+    return this.iso;
   }
+  private isoAt = Number.NaN;
+  private iso = '';
 
   ttl(): number {
     return Math.floor(this.clock.now() / 1000) + this.recordTtlSeconds;

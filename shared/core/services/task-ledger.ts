@@ -39,6 +39,11 @@ export class TaskLedger {
     private readonly defaultTaskDurationMs: number,
   ) {}
 
+  /** The ledger's clock as ISO 8601 (what it stamps records with). */
+  nowIso(): string {
+    return this.records.nowIso();
+  }
+
   get(taskId: string): Promise<TaskRecord | undefined> {
     return this.records.getTask(taskId);
   }
@@ -141,7 +146,7 @@ export class TaskLedger {
       t.assigned_agents = agents;
       t.completed_agents = [];
       t.attempts += 1;
-      t.assigned_at = new Date(now).toISOString();
+      t.assigned_at = this.records.nowIso();
       const durationMs = durationMin ? durationMin * 60_000 : this.defaultTaskDurationMs;
       t.deadline_at = new Date(now + durationMs).toISOString();
       if (record.priority) t.priority = record.priority;

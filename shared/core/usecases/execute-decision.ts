@@ -34,7 +34,7 @@ export async function executeDecision(
   const { onNoSlot = 'redecide', round = 0, snapshot } = options;
   const routed = await withinBounds(s, task, proposed);
   const decision = routed.decision;
-  const record = decisionRecord(task, routed, new Date(s.clock.now()).toISOString());
+  const record = decisionRecord(task, routed, s.ledger.nowIso());
   audit(s.logger, s.telemetry, task, record);
 
   if (decision.action === 'reject_task') {
