@@ -139,14 +139,15 @@ export function createAwsRuntime(
   }
   const router = overrides.router ?? routerFor(config, llmClient, clock, logger);
 
+  const payloads = awsPayloadStore(config, overrides.s3);
   const coordinator = coordinatorFor({
     ...base,
     store,
     bus,
     router,
     telemetry: overrides.telemetry ?? telemetry,
+    ...(payloads ? { payloads } : {}),
   });
-  const payloads = awsPayloadStore(config, overrides.s3);
   return { config, coordinator, store, bus, router, logger, telemetry, ...(payloads ? { payloads } : {}) };
 }
 

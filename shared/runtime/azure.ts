@@ -109,9 +109,9 @@ export function createAzureRuntime(
 
   const client = overrides.llmClient ?? llmClientFor(config);
   const router = overrides.router ?? routerFor(config, client, clock, logger);
-  const coordinator = coordinatorFor({ ...base, store, bus, router });
-  const api = httpApiFor(base, coordinator, 'azure.http');
   const payloads = azurePayloadStore(config, env, credential, overrides.payloadContainer);
+  const coordinator = coordinatorFor({ ...base, store, bus, router, ...(payloads ? { payloads } : {}) });
+  const api = httpApiFor(base, coordinator, 'azure.http');
   return {
     config,
     coordinator,

@@ -14,6 +14,7 @@ import {
   type EventBus,
   type LlmClient,
   type Logger,
+  type PayloadStore,
   type Router,
   type StateStore,
   type Telemetry,
@@ -93,6 +94,8 @@ export interface CoreParts extends Omit<RuntimeBase, 'telemetry'> {
   bus: EventBus;
   router: Router;
   telemetry?: Telemetry;
+  /** The claim-check bucket (PAYLOAD_BUCKET), when the runtime has one. */
+  payloads?: PayloadStore;
 }
 
 export function coordinatorFor(parts: CoreParts): Coordinator {
@@ -134,6 +137,7 @@ export function coordinatorWithA2a(parts: CoreParts): { coordinator: Coordinator
     logger,
     settings: coreSettings(config),
     ...(telemetry ? { telemetry } : {}),
+    ...(parts.payloads ? { payloads: parts.payloads } : {}),
     a2a: a2a.gateway,
   });
   return { coordinator, a2a };

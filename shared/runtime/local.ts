@@ -69,10 +69,16 @@ export async function createLocalRuntime(
   );
   const router = overrides.router ?? routerFor(config, client, clock, logger);
   // The local bus fans out to A2A agents too: their assignments are also sent to them.
-  const { coordinator, a2a } = coordinatorWithA2a({ ...base, store, bus, router });
+  const payloads = localPayloadStore(config);
+  const { coordinator, a2a } = coordinatorWithA2a({
+    ...base,
+    store,
+    bus,
+    router,
+    ...(payloads ? { payloads } : {}),
+  });
   const api = httpApiFor(base, coordinator, 'local.http', bus);
   if (config.AGENTS_FILE) await registerAgentsFile(coordinator, config.AGENTS_FILE);
-  const payloads = localPayloadStore(config);
   return {
     ...(payloads ? { payloads } : {}),
     config,
