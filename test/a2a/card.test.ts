@@ -10,6 +10,7 @@ import {
   parseAgentCard,
   skillCapabilities,
 } from '../../shared/adapters/a2a/card';
+import { createLocalRuntime } from '../../shared/runtime/local';
 import { startTestAgent, type TestAgent } from './support/agents';
 
 const NOW = '2026-12-01T10:00:00.000Z';
@@ -204,4 +205,14 @@ describe('fetchAgentCard from real A2A agents', () => {
       /must be https/,
     );
   });
+});
+
+test('A2A_SECRETS that is not a JSON object fails the start without repeating the value', async () => {
+  const err = await createLocalRuntime({
+    STORE: 'memory',
+    LOG_LEVEL: 'silent',
+    A2A_SECRETS: '{"a": sekret',
+  }).catch((e: unknown) => e);
+  expect((err as Error).message).toMatch(/^invalid configuration: A2A_SECRETS/);
+  expect((err as Error).message).not.toContain('sekret');
 });

@@ -3,7 +3,7 @@
  * gateway the core's use cases call (card resolution, polling, notifications), and the
  * dispatch bus that wraps the runtime's bus. `createA2a` builds all three from the config.
  */
-import { ConditionFailedError } from '../../core/errors';
+import { ConditionFailedError, ConfigError, errorMessage } from '../../core/errors';
 import type { Config } from '../../core/config';
 import type { A2aEndpoint, A2aTaskRef, TaskRecord } from '../../core/model';
 import type { A2aGateway, Clock, EventBus, Logger, ResolvedAgentCard, StateStore } from '../../core/ports';
@@ -82,8 +82,15 @@ export function createA2a(config: Config, deps: A2aDeps): A2aParts {
   const logger = deps.logger.child({ component: 'a2a' });
   const now = () => deps.clock.now();
   const refs = new StoreA2aRefs(deps.store);
+  let secrets: A2aSecrets;
+  try {
+    secrets = deps.secrets ?? secretsFromJson(config.A2A_SECRETS);
+  } catch (err) {
+    // The value itself is never repeated: it holds secrets.
+    throw new ConfigError(`invalid configuration: A2A_SECRETS: ${errorMessage(err).split(':')[0]}`);
+  }
   const client = new A2aClient({
-    secrets: deps.secrets ?? secretsFromJson(config.A2A_SECRETS),
+    secrets,
     timeoutMs: config.A2A_TIMEOUT * 1000,
     maxReplyBytes: Math.max(config.MAX_MESSAGE_BYTES, 1024 * 1024),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
