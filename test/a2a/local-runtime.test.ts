@@ -462,3 +462,28 @@ test('a v0.3 agent (the SDK compat layer): its card is read, message/send and ta
   );
   expect(done.result).toMatchObject({ artifacts: [{ name: 'plan' }] });
 });
+
+test('with AUTH_TOKEN the API wants the token, but agents push with their per-task token', async () => {
+  const token = 'a-long-enough-api-token-0123';
+  const b = await boot({ AUTH_TOKEN: token });
+  const npa = await agent({ behaviour: 'complete' });
+  const events = (body: unknown) =>
+    fetch(`${b.server.url}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+  expect((await post(b, { type: 'sweep' })).status).toBe(401);
+  await events({
+    type: 'agent_state_change',
+    agent_id: 'npa',
+    new_state: 'available',
+    agent_card_url: npa.cardUrl,
+  });
+  await events({ type: 'coordination_request', task_id: 'auth-1', task_type: 'nutrition_analysis' });
+  const done = await eventually(
+    () => b.runtime.coordinator.findTask('auth-1'),
+    (t) => t?.status === 'completed',
+  );
+  expect(done?.completed_agents).toEqual(['npa']);
+});
