@@ -289,7 +289,7 @@ export async function main(): Promise<void> {
       `  DynamoDB     ${endpoints.dynamodb}   table ${dev.tableName}`,
       `  SQS          ${endpoints.sqs}   inbound ${inboundQueueUrl}`,
       `  EventBridge  ${endpoints.eventbridge}   (PutEvents; published events are printed here)`,
-      `  Lambda API   ${endpoints.lambda}   functions ${SERVICE}-${dev.stage}-{sqs,eventbridge,direct,schedule}`,
+      `  Lambda API   ${endpoints.lambda}   functions ${SERVICE}-${dev.stage}-<name> (listed below)`,
       '',
       'Send a message to the queue (AWS CLI, dummy credentials):',
       `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${dev.region} --endpoint-url ${endpoints.sqs} \\`,

@@ -6,7 +6,7 @@
 import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +21,10 @@ import { sqsEvent, sqsRecord } from './lambda-events';
 
 jest.setTimeout(120_000);
 const root = path.resolve(__dirname, '../..');
-const FUNCTIONS = ['direct', 'eventbridge', 'schedule', 'sqs'];
+/** One Lambda function per handler in functions/ (serverless.yml declares each). */
+const FUNCTIONS = readdirSync(path.join(root, 'functions'))
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
+  .map((f) => f.replace(/\.ts$/, ''));
 const workFolder = `.esbuild/serverless-test-${process.pid}`;
 /** Where `serverless package --package` writes the artifacts and templates. */
 const out = mkdtempSync(path.join(os.tmpdir(), 'sls-package-'));
