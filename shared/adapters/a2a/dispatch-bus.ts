@@ -56,6 +56,8 @@ interface TaskMessage {
   task_id?: string;
   task_type?: string;
   task_data?: unknown;
+  /** A claim check: the task data is too large for a message and is kept in the payload store. */
+  task_data_ref?: unknown;
   priority?: string;
   attempt?: number;
   deadline_at?: string;
@@ -159,7 +161,9 @@ export class A2aDispatchBus implements EventBus {
         data: {
           task_id: taskId,
           task_type: message.task_type,
-          task_data: message.task_data,
+          ...(message.task_data_ref !== undefined
+            ? { task_data_ref: message.task_data_ref }
+            : { task_data: message.task_data }),
           priority: message.priority,
           attempt: message.attempt,
           instructions: message.instructions,
