@@ -50,6 +50,13 @@ describeStateStore('dynamodb (dynalite)', async () => {
   return { store: new DynamoStateStore(doc, table), itemsRead };
 });
 
+// The shard count is an option (fewer make local emulator runs faster); the contract holds for any.
+describeStateStore('dynamodb (dynalite, 3 shards)', async () => {
+  const table = await dynalite.createTable();
+  const { doc, itemsRead } = countingClient();
+  return { store: new DynamoStateStore(doc, table, { shards: 3 }), itemsRead };
+});
+
 describe('DynamoStateStore key design', () => {
   test('one partition key per agent, sharded sparse KEYS_ONLY task indexes, none of the keys on read', async () => {
     const table = await dynalite.createTable();

@@ -88,22 +88,25 @@ const KEY_ATTRIBUTES = [
 /** BatchGetItem takes at most 100 keys per request. */
 const BATCH_GET_MAX = 100;
 
-/** A stable, uniform shard of an id (0..SHARDS-1). */
-export function shardOf(id: string): number {
-  return createHash('md5').update(id).digest().readUInt32BE(0) % SHARDS;
+/** A stable, uniform shard of an id (0..shards-1). */
+export function shardOf(id: string, shards = SHARDS): number {
+  return createHash('md5').update(id).digest().readUInt32BE(0) % shards;
 }
 
 const agentKey = (agentId: string) => ({ pk: `AGENT#${agentId}`, sk: AGENT_SK });
 const taskKey = (taskId: string) => ({ pk: `TASK#${taskId}`, sk: TASK_SK });
 
 /** The index attributes of an agent item. */
-export function agentIndexKeys(agent: Pick<AgentRecord, 'agent_id'>): Record<string, string> {
-  return { apk: `AGENTS#${shardOf(agent.agent_id)}`, ask: agent.agent_id };
+export function agentIndexKeys(
+  agent: Pick<AgentRecord, 'agent_id'>,
+  shards = SHARDS,
+): Record<string, string> {
+  return { apk: `AGENTS#${shardOf(agent.agent_id, shards)}`, ask: agent.agent_id };
 }
 
 /** The index attributes of a task item: present only while the index applies (sparse GSIs). */
-export function taskIndexKeys(task: TaskRecord): Record<string, string> {
-  const shard = shardOf(task.task_id);
+export function taskIndexKeys(task: TaskRecord, shards = SHARDS): Record<string, string> {
+  const shard = shardOf(task.task_id, shards);
   const order = queueOrderKey(task);
   const keys: Record<string, string> = { gsi1pk: `STATUS#${task.status}#${shard}`, gsi1sk: order };
   if (task.status === 'queued') Object.assign(keys, { qpk: `Q#${queueKeyOf(task)}#${shard}`, qsk: order });
@@ -167,24 +170,40 @@ interface ShardedIndex {
 
 type Item = Record<string, unknown>;
 
+export interface DynamoStoreOptions {
+  /**
+   * Partition keys per sharded index (default `SHARDS`). Part of the table's layout: every
+   * process writing a table must use the same value (entries are found by their shard). Each
+   * listing makes one Query per shard, so a local emulator (dynalite serves queries one at a
+   * time) runs functional suites faster with a few; capacity needs the default.
+   */
+  shards?: number;
+}
+
 export class DynamoStateStore implements StateStore {
   readonly name = 'dynamodb';
   /** Queue keys this process has already written to the directory. */
   private readonly knownQueueKeys = new Set<string>();
 
+  /** Partition keys per sharded index. */
+  readonly shards: number;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
-  ) {}
+    options: DynamoStoreOptions = {},
+  ) {
+    this.shards = options.shards ?? SHARDS;
+  }
 
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
     return this.get<AgentRecord>(agentKey(agentId));
   }
 
-  /** SHARDS parallel Queries of the agents index (eventually consistent: claims are conditional). */
+  /** One Query per shard of the agents index, in parallel (eventually consistent: claims are conditional). */
   async listAgents(): Promise<AgentRecord[]> {
     const shards = await Promise.all(
-      range(SHARDS).map((s) =>
+      range(this.shards).map((s) =>
         this.queryItems({
           IndexName: AGENTS_INDEX,
           KeyConditionExpression: 'apk = :p',
@@ -200,7 +219,7 @@ export class DynamoStateStore implements StateStore {
 
   async putAgent(agent: AgentRecord, expectedVersion: number | null): Promise<void> {
     await this.put(
-      { ...agent, ...agentKey(agent.agent_id), ...agentIndexKeys(agent) },
+      { ...agent, ...agentKey(agent.agent_id), ...agentIndexKeys(agent, this.shards) },
       expectedVersion,
       `agent ${agent.agent_id}`,
     );
@@ -212,7 +231,7 @@ export class DynamoStateStore implements StateStore {
 
   async putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
     if (task.status === 'queued') await this.rememberQueueKey(queueKeyOf(task));
-    const item = { ...task, ...taskKey(task.task_id), ...taskIndexKeys(task) };
+    const item = { ...task, ...taskKey(task.task_id), ...taskIndexKeys(task, this.shards) };
     await this.put(item, expectedVersion, `task ${task.task_id}`);
   }
 
@@ -300,7 +319,7 @@ export class DynamoStateStore implements StateStore {
             ? `${hash} = :p AND ${sortKey} < :before`
             : `${hash} = :p`;
     const heads = await Promise.all(
-      range(SHARDS).map((s) =>
+      range(this.shards).map((s) =>
         this.queryItems(
           {
             IndexName: index.name,
