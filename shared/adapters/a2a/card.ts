@@ -5,7 +5,8 @@
  * validation and mapping are pure functions; `fetchAgentCard` is the only part that does I/O.
  */
 import { createHash } from 'node:crypto';
-import { CoordinatorError, errorMessage, ValidationError } from '../../core/errors';
+import { CoordinatorError, errorMessage, RouterError, ValidationError } from '../../core/errors';
+import { readBounded } from '../openai/bounded-body';
 import type { A2aEndpoint, A2aSecurity } from './endpoint';
 import { AgentCardV03, AgentCardV1, issueMessage, issuePath, type SecuritySchemeV1 } from './wire';
 
@@ -288,30 +289,13 @@ export const DEFAULT_CARD_FETCH: Omit<CardFetchOptions, keyof CardPolicy> = {
 
 /** Reads at most `maxBytes` of a body; past it the body is cancelled and `undefined` returned. */
 export async function readCapped(res: Response, maxBytes: number): Promise<string | undefined> {
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
-    return undefined;
-  }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      bytes += value.byteLength;
-      if (bytes > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        return undefined;
-      }
-      chunks.push(value);
-    }
-  } finally {
-    reader.releaseLock();
+    return (await readBounded(res, maxBytes, 'a2a')).text;
+  } catch (err) {
+    // The bounded reader's only own failure: the reply passed the cap.
+    if (err instanceof RouterError) return undefined;
+    throw err;
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
