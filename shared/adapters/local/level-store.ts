@@ -12,6 +12,11 @@
  *   `o/<task_id>`                           tasks whose outbox is not empty
  *   `d/<deadline_at>\0<task_id>`            assigned tasks with a deadline, earliest first
  * A page's cursor is the last entry's key after its prefix.
+ *
+ * The process owns its directory (LevelDB's LOCK), so it can keep what it wrote: every agent
+ * and the most recent tasks are held in memory (records are immutable values, deep-frozen under
+ * jest), reads are served from there and every write goes to LevelDB before the cache is
+ * updated. The queue keys in use are counted in memory too.
  */
 import { ClassicLevel } from 'classic-level';
 import { StoreUnavailableError } from '../../core/errors';
@@ -28,12 +33,18 @@ import { check } from './memory-store';
 export interface LevelStoreOptions {
   /** fsync every write (survives power loss, not only a process crash). Default false. */
   sync?: boolean;
+  /** Task records kept in memory, most recently used (default 20,000). */
+  cachedTasks?: number;
 }
 
 export class LevelStateStore implements StateStore {
   readonly name = 'level';
   private readonly db: ClassicLevel<string, string>;
   private readonly locks = new Map<string, Promise<void>>();
+  private readonly agents = new Map<string, AgentRecord>();
+  private readonly tasks = new Map<string, TaskRecord>();
+  /** Queued tasks per queue key. */
+  private readonly queued = new Map<string, number>();
 
   private constructor(
     readonly location: string,
@@ -56,7 +67,20 @@ export class LevelStateStore implements StateStore {
         { cause: err },
       );
     }
+    await store.warm();
     return store;
+  }
+
+  /** Loads every agent and counts the queues (one range read each). */
+  private async warm(): Promise<void> {
+    for await (const value of this.db.values({ gt: 'a/', lt: 'a0' })) {
+      const agent = keep(JSON.parse(value) as AgentRecord);
+      this.agents.set(agent.agent_id, agent);
+    }
+    for await (const key of this.db.keys({ gt: 'q/', lt: 'q0' })) {
+      const queueKey = key.slice(2, key.indexOf(SEP));
+      this.queued.set(queueKey, (this.queued.get(queueKey) ?? 0) + 1);
+    }
   }
 
   async close(): Promise<void> {
@@ -64,33 +88,35 @@ export class LevelStateStore implements StateStore {
   }
 
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
-    return this.read<AgentRecord>(`a/${agentId}`);
+    return this.agents.get(agentId);
   }
 
   async listAgents(): Promise<AgentRecord[]> {
-    const out: AgentRecord[] = [];
-    for await (const value of this.db.values({ gt: 'a/', lt: 'a0' }))
-      out.push(JSON.parse(value) as AgentRecord);
-    return out;
+    return [...this.agents.values()].sort((a, b) => (a.agent_id < b.agent_id ? -1 : 1));
   }
 
   async putAgent(agent: AgentRecord, expectedVersion: number | null): Promise<void> {
     const key = `a/${agent.agent_id}`;
     await this.withLock(key, async () => {
-      const stored = await this.read<AgentRecord>(key);
+      const stored = this.agents.get(agent.agent_id);
       check(stored?.version, expectedVersion, agent.version, `agent ${agent.agent_id}`);
       await this.db.put(key, JSON.stringify(agent), { sync: this.options.sync ?? false });
+      this.agents.set(agent.agent_id, keep(agent));
     });
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
-    return this.read<TaskRecord>(`t/${taskId}`);
+    const cached = this.tasks.get(taskId);
+    if (cached) return cached;
+    const task = await this.read<TaskRecord>(`t/${taskId}`);
+    if (task) this.remember(keep(task));
+    return task;
   }
 
   async putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
     const key = `t/${task.task_id}`;
     await this.withLock(key, async () => {
-      const stored = await this.read<TaskRecord>(key);
+      const stored = this.tasks.get(task.task_id) ?? (await this.read<TaskRecord>(key));
       check(stored?.version, expectedVersion, task.version, `task ${task.task_id}`);
       const batch = this.db.batch();
       const entries = indexEntries(task);
@@ -101,14 +127,16 @@ export class LevelStateStore implements StateStore {
       for (const [entry, value] of Object.entries(entries)) batch.put(entry, value);
       batch.put(key, JSON.stringify(task));
       await batch.write({ sync: this.options.sync ?? false });
+      if (stored?.status === 'queued') this.count(queueKeyOf(stored), -1);
+      if (task.status === 'queued') this.count(queueKeyOf(task), +1);
+      this.remember(keep(task));
     });
   }
 
   async listTasksByStatus(status: TaskStatus, limit = 100): Promise<TaskRecord[]> {
     const ids: string[] = [];
     for await (const id of this.db.values({ gt: `s/${status}/`, lt: `s/${status}0`, limit })) ids.push(id);
-    const values = await this.db.getMany(ids.map((id) => `t/${id}`));
-    return values.filter((v): v is string => typeof v === 'string').map((v) => JSON.parse(v) as TaskRecord);
+    return this.tasksById(ids);
   }
 
   async listQueue(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
@@ -116,16 +144,7 @@ export class LevelStateStore implements StateStore {
   }
 
   async listQueueKeys(): Promise<string[]> {
-    const keys: string[] = [];
-    for await (const k of this.db.keys({ gt: 'k/', lt: 'k0' })) keys.push(k.slice(2));
-    const used: string[] = [];
-    for (const queueKey of keys) {
-      const head = await this.db
-        .keys({ gt: `q/${queueKey}${SEP}`, lt: `q/${queueKey}${SEP_END}`, limit: 1 })
-        .all();
-      if (head.length > 0) used.push(queueKey);
-    }
-    return used;
+    return [...this.queued.entries()].filter(([, n]) => n > 0).map(([key]) => key);
   }
 
   async listPendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>> {
@@ -141,12 +160,31 @@ export class LevelStateStore implements StateStore {
     const entries = await this.db
       .iterator({ gt: cursor === undefined ? prefix : `${prefix}${cursor}`, lt: end, limit })
       .all();
-    const values = await this.db.getMany(entries.map(([, id]) => `t/${id}`));
-    const items = values
-      .filter((v): v is string => typeof v === 'string')
-      .map((v) => JSON.parse(v) as TaskRecord);
+    const items = await this.tasksById(entries.map(([, id]) => id));
     const last = entries[entries.length - 1];
     return entries.length === limit && last ? { items, cursor: last[0].slice(prefix.length) } : { items };
+  }
+
+  /** Tasks by id, in order, from memory where it has them and one multi-get for the rest. */
+  private async tasksById(ids: readonly string[]): Promise<TaskRecord[]> {
+    const missing = ids.filter((id) => !this.tasks.has(id));
+    if (missing.length > 0) {
+      const values = await this.db.getMany(missing.map((id) => `t/${id}`));
+      for (const v of values) if (typeof v === 'string') this.remember(keep(JSON.parse(v) as TaskRecord));
+    }
+    return ids.map((id) => this.tasks.get(id)).filter((t): t is TaskRecord => t !== undefined);
+  }
+
+  /** Keeps a task in memory as the most recently used, dropping the least recently used past the cap. */
+  private remember(task: TaskRecord): void {
+    this.tasks.delete(task.task_id);
+    this.tasks.set(task.task_id, task);
+    const cap = this.options.cachedTasks ?? 20_000;
+    while (this.tasks.size > cap) this.tasks.delete(this.tasks.keys().next().value!);
+  }
+
+  private count(queueKey: string, delta: number): void {
+    this.queued.set(queueKey, (this.queued.get(queueKey) ?? 0) + delta);
   }
 
   private async read<T>(key: string): Promise<T | undefined> {
@@ -188,4 +226,15 @@ function indexEntries(task: TaskRecord): Record<string, string> {
   if (task.status === 'assigned' && task.deadline_at)
     entries[`d/${task.deadline_at}${SEP}${task.task_id}`] = task.task_id;
   return entries;
+}
+
+const FREEZE = process.env.NODE_ENV === 'test';
+
+/** A record as kept in memory: shared with callers, so deep-frozen under jest. */
+function keep<T>(value: T): T {
+  if (FREEZE && typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) keep(v);
+  }
+  return value;
 }
