@@ -7,10 +7,10 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handler } from '../../functions/a2a';
 import { nullLogger } from '../../shared/core/logger';
-import type { TaskRecord } from '../../shared/core/model';
 import { setAwsRuntime, type AwsRuntime } from '../../shared/runtime/aws';
 import { createLocalRuntime, type LocalRuntime } from '../../shared/runtime/local';
 import { startTestAgent, type TestAgent } from './support/agents';
+import { untilStatus } from './support/wait';
 
 let runtime: LocalRuntime;
 let agent: TestAgent;
@@ -64,11 +64,7 @@ test('an agent pushes to the function URL and the task completes', async () => {
     task_id: 'aws-1',
     task_type: 'nutrition_analysis',
   });
-  let task: TaskRecord | undefined;
-  for (let i = 0; i < 500 && task?.status !== 'completed'; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    task = await runtime.coordinator.findTask('aws-1');
-  }
+  const task = await untilStatus(runtime.coordinator, 'aws-1', 'completed');
   expect(task).toMatchObject({ status: 'completed', completed_agents: ['npa'], a2a_tasks: [{ push: true }] });
   const bad = await handler({
     headers: {},

@@ -10,6 +10,7 @@ import { MemoryStateStore } from '../../shared/adapters/local/memory-store';
 import { createAzureRuntime, type AzureRuntime } from '../../shared/runtime/azure';
 import { FakeSender } from '../azure/support/service-bus-fakes';
 import { startTestAgent, type TestAgent } from './support/agents';
+import { untilStatus } from './support/wait';
 
 let runtime: AzureRuntime;
 let agent: TestAgent;
@@ -66,10 +67,6 @@ test('an A2A agent pushes to the Azure HTTP trigger and the task completes', asy
     task_id: 'az-1',
     task_type: 'nutrition_analysis',
   });
-  let status: string | undefined;
-  for (let i = 0; i < 500 && status !== 'completed'; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    status = (await runtime.coordinator.findTask('az-1'))?.status;
-  }
-  expect(status).toBe('completed');
+  const task = await untilStatus(runtime.coordinator, 'az-1', 'completed');
+  expect(task?.completed_agents).toEqual(['npa']);
 });

@@ -12,6 +12,7 @@ import { MemoryStateStore } from '../../shared/adapters/local/memory-store';
 import { createGcpRuntime, type GcpRuntime } from '../../shared/runtime/gcp';
 import type { PublishTarget } from '../../shared/adapters/gcp/pubsub-bus';
 import { startTestAgent, type TestAgent } from './support/agents';
+import { untilStatus } from './support/wait';
 
 let runtime: GcpRuntime;
 let agent: TestAgent;
@@ -64,11 +65,7 @@ test('an A2A agent pushes to the GCP HTTP function and the task completes; Pub/S
     task_id: 'gcp-1',
     task_type: 'nutrition_analysis',
   });
-  let status: string | undefined;
-  for (let i = 0; i < 500 && status !== 'completed'; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    status = (await runtime.coordinator.findTask('gcp-1'))?.status;
-  }
-  expect(status).toBe('completed');
+  const task = await untilStatus(runtime.coordinator, 'gcp-1', 'completed');
+  expect(task?.completed_agents).toEqual(['npa']);
   expect(published).toHaveLength(1);
 });

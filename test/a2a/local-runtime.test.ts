@@ -11,6 +11,7 @@ import type { AgentRecord, TaskRecord } from '../../shared/core/model';
 import { createLocalRuntime, type LocalRuntime } from '../../shared/runtime/local';
 import { startLocalServer, type RunningServer } from '../../shared/runtime/local-server';
 import { startTestAgent, type TestAgent, type TestAgentOptions } from './support/agents';
+import { eventually } from './support/wait';
 
 const lines: string[] = [];
 const capture: Logger = {
@@ -63,17 +64,6 @@ async function post(b: Booted, body: unknown): Promise<{ status: number; body: R
 
 async function get<T>(b: Booted, path: string): Promise<T> {
   return (await (await fetch(`${b.server.url}${path}`)).json()) as T;
-}
-
-/** Polls until `check` passes (the agents answer asynchronously); fails after many tries. */
-async function eventually<T>(read: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
-  let last: T | undefined;
-  for (let i = 0; i < 500; i++) {
-    last = await read();
-    if (check(last)) return last;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`condition never held; last value: ${JSON.stringify(last)}`);
 }
 
 const register = (b: Booted, agentId: string, a: TestAgent, extra: Record<string, unknown> = {}) =>
