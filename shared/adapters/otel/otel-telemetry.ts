@@ -114,6 +114,8 @@ async function settle(work: Array<Promise<void>>): Promise<void> {
   await Promise.allSettled(work);
 }
 
+let contextManagerSet = false;
+
 /** An OpenTelemetry telemetry from the standard variables (OTLP/HTTP unless told otherwise). */
 export function createOtelTelemetry(options: OtelTelemetryOptions = {}): OtelTelemetry {
   const env = options.env ?? process.env;
@@ -161,8 +163,12 @@ export function createOtelTelemetry(options: OtelTelemetryOptions = {}): OtelTel
         ]
       : []);
   // Spans nest across awaits only with a context manager; an application that registered its
-  // own keeps it (the call is then refused, which is what we want).
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  // own keeps it (the call is then refused, which is what we want). Once per process.
+  if (!contextManagerSet) {
+    const manager = new AsyncLocalStorageContextManager();
+    if (context.setGlobalContextManager(manager)) manager.enable();
+    contextManagerSet = true;
+  }
   return new OtelTelemetry(
     new BasicTracerProvider({ resource, spanProcessors }),
     new MeterProvider({ resource, readers }),
