@@ -46,10 +46,19 @@ for role in "${PROJECT_ROLES[@]}"; do
   run "${G[@]}" projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:$SA" --role="$role" --condition=None >/dev/null
 done
 
-echo "== Firestore: database, queue index (status + queue_key), TTL on expires_at" >&2
+echo "== Firestore: database, the indexes of gcp/deploy/firestore.indexes.json, TTL on expires_at" >&2
 create "${G[@]}" firestore databases create --location="$REGION" --type=firestore-native
+# The composite indexes (shard first: status, queue, pending outbox, deadlines), one by one.
 create "${G[@]}" firestore indexes composite create --collection-group=tasks \
-  --field-config=field-path=status,order=ascending --field-config=field-path=queue_key,order=ascending
+  --field-config=field-path=shard,order=ascending --field-config=field-path=status,order=ascending \
+  --field-config=field-path=queue_key,order=ascending
+create "${G[@]}" firestore indexes composite create --collection-group=tasks \
+  --field-config=field-path=shard,order=ascending --field-config=field-path=queue,order=ascending \
+  --field-config=field-path=queue_key,order=ascending
+create "${G[@]}" firestore indexes composite create --collection-group=tasks \
+  --field-config=field-path=shard,order=ascending --field-config=field-path=outbox_key,order=ascending
+create "${G[@]}" firestore indexes composite create --collection-group=tasks \
+  --field-config=field-path=shard,order=ascending --field-config=field-path=due_key,order=ascending
 for group in agents tasks; do
   run "${G[@]}" firestore fields ttls update expires_at --collection-group="$group" --enable-ttl --async
   # The record's JSON text is never queried: no index entries for it.
