@@ -2,6 +2,8 @@
  * `npm run bench`: prints the performance and LLM-economics tables (no pass/fail).
  *   --quick       fewer requests and runs (a smoke run)
  *   --no-build    measure the bundles already in dist/ instead of rebuilding them
+ *   --scale-json=<file>   also write the scale sections' figures (baseline, concurrency, queue depth,
+ *                 growth, peer) as JSON, to take medians over runs
  * The peer side by side: `npm run bench:peers`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +17,7 @@ import { STORE_METHODS } from './lib/counting';
 import { bundlePeer, peerInstalled } from './lib/peer';
 import { approxTokenizer, cl100kTokenizer, promptRow, type Tokenizer } from './lib/prompts';
 import { loadScenario, repoRoot, runReferenceScenario, summarize, type RunOptions } from './lib/reference';
+import { scaleSections } from './lib/scale';
 import { fmt, print, ratio, section, table } from './lib/table';
 import { measureCore } from './lib/throughput';
 
@@ -215,4 +218,6 @@ export async function main(): Promise<void> {
   await coldStartSection(root);
   section('Cloud capacity model (store calls counted at the port, mapped onto each key design)');
   print(await capacityReport());
+  const json = process.argv.find((a) => a.startsWith('--scale-json='))?.slice('--scale-json='.length);
+  await scaleSections({ quick: QUICK, ...(json ? { json } : {}) });
 }

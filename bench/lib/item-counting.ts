@@ -1,0 +1,107 @@
+/**
+ * Counts what the core reads from the state store, at the port: calls per method and the
+ * records each call returned (a page's items, a listing's records, a point read's one record),
+ * every method of the port included (the queue, outbox and deadline indexes too, which
+ * `CountingStore` in counting.ts does not forward). Optionally the bytes of those records as
+ * JSON, for the "KB read per completion" figure (that costs time, so timed runs leave it off).
+ */
+import type { AgentRecord, TaskRecord, TaskStatus } from '../../shared/core/model';
+import type { Page, StateStore } from '../../shared/core/ports';
+
+export interface ReadCounts {
+  calls: Record<string, number>;
+  /** Records returned by reads (agents and tasks); queue keys are counted in `keys`. */
+  items: number;
+  keys: number;
+  bytes: number;
+}
+
+export const zeroReads = (): ReadCounts => ({ calls: {}, items: 0, keys: 0, bytes: 0 });
+
+export function totalCalls(c: ReadCounts): number {
+  return Object.values(c.calls).reduce((n, v) => n + v, 0);
+}
+
+export class ItemCountingStore implements StateStore {
+  readonly name: string;
+  counts = zeroReads();
+  /** Measure the JSON size of every record read (slow: leave off while timing). */
+  measureBytes = false;
+  listQueue?: StateStore['listQueue'];
+  listQueueKeys?: StateStore['listQueueKeys'];
+  listPendingOutbox?: StateStore['listPendingOutbox'];
+  listOverdue?: StateStore['listOverdue'];
+
+  constructor(readonly inner: StateStore) {
+    this.name = inner.name;
+    const { listQueue, listQueueKeys, listPendingOutbox, listOverdue } = inner;
+    if (listQueue)
+      this.listQueue = async (k, l, c) => this.page('listQueue', await listQueue.call(inner, k, l, c));
+    if (listQueueKeys)
+      this.listQueueKeys = async () => {
+        const keys = await listQueueKeys.call(inner);
+        this.call('listQueueKeys');
+        this.counts.keys += keys.length;
+        return keys;
+      };
+    if (listPendingOutbox)
+      this.listPendingOutbox = async (l, c) =>
+        this.page('listPendingOutbox', await listPendingOutbox.call(inner, l, c));
+    if (listOverdue)
+      this.listOverdue = async (b, l, c) => this.page('listOverdue', await listOverdue.call(inner, b, l, c));
+  }
+
+  /** Returns the counts so far and starts again from zero. */
+  take(): ReadCounts {
+    const c = this.counts;
+    this.counts = zeroReads();
+    return c;
+  }
+
+  private call(method: string): void {
+    this.counts.calls[method] = (this.counts.calls[method] ?? 0) + 1;
+  }
+
+  private records<T extends object>(method: string, records: readonly T[]): void {
+    this.call(method);
+    this.counts.items += records.length;
+    if (this.measureBytes) for (const r of records) this.counts.bytes += JSON.stringify(r).length;
+  }
+
+  private page(method: string, page: Page<TaskRecord>): Page<TaskRecord> {
+    this.records(method, page.items);
+    return page;
+  }
+
+  async getAgent(agentId: string): Promise<AgentRecord | undefined> {
+    const a = await this.inner.getAgent(agentId);
+    this.records('getAgent', a ? [a] : []);
+    return a;
+  }
+  async listAgents(): Promise<AgentRecord[]> {
+    const list = await this.inner.listAgents();
+    this.records('listAgents', list);
+    return list;
+  }
+  putAgent(agent: AgentRecord, expectedVersion: number | null): Promise<void> {
+    this.call('putAgent');
+    return this.inner.putAgent(agent, expectedVersion);
+  }
+  async getTask(taskId: string): Promise<TaskRecord | undefined> {
+    const t = await this.inner.getTask(taskId);
+    this.records('getTask', t ? [t] : []);
+    return t;
+  }
+  putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
+    this.call('putTask');
+    return this.inner.putTask(task, expectedVersion);
+  }
+  async listTasksByStatus(status: TaskStatus, limit?: number): Promise<TaskRecord[]> {
+    const list = await this.inner.listTasksByStatus(status, limit);
+    this.records('listTasksByStatus', list);
+    return list;
+  }
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+}
