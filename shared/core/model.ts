@@ -165,6 +165,8 @@ export const OutboundEvent = z.object({
   id: z.string(),
   type: z.enum(['Task Assignment', 'Task Rejected', 'Task Failed', 'Task Input Required']),
   target_agent: z.string().optional(),
+  /** `a2a`: the target agent takes work over A2A (the dispatch adapter sends it there too). */
+  protocol: z.literal('a2a').optional(),
   task_id: z.string(),
   detail: z.record(z.string(), z.unknown()),
   time: z.string(),

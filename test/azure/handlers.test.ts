@@ -149,7 +149,7 @@ describe('core scenario through the Azure handlers', () => {
       serviceBusDriver(() => harness({ container })),
       'sbc',
     );
-    expect(cosmos.documents().some((d) => d.pk.startsWith('agents#'))).toBe(true);
+    expect(cosmos.documents().some((d) => String(d.pk).startsWith('agents#'))).toBe(true);
   });
 
   test('HTTP trigger with the shared secret, on the Cosmos-protocol server', async () => {

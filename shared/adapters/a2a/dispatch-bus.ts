@@ -83,7 +83,8 @@ export class A2aDispatchBus implements EventBus {
     const failures: string[] = [];
     const reports: Array<{ report: A2aStatusMessage; after?: () => Promise<void> }> = [];
     for (const event of events) {
-      if (event.type !== 'Task Assignment' || !event.target_agent) continue;
+      // The core marks assignments to A2A agents: the others cost no lookup here.
+      if (event.type !== 'Task Assignment' || !event.target_agent || event.protocol !== 'a2a') continue;
       const endpoint = await this.options.refs.endpoint(event.target_agent);
       if (!endpoint) continue;
       try {

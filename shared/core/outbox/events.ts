@@ -19,12 +19,14 @@ export function assignmentEvent(
   agentId: string,
   record: DecisionRecord,
   nowIso: string,
+  a2a = false,
 ): OutboundEvent {
   const assignedAt = t.assigned_at ?? nowIso;
   return {
     id: `${t.task_id}:${t.attempts}:${agentId}`,
     type: 'Task Assignment',
     target_agent: agentId,
+    ...(a2a ? { protocol: 'a2a' as const } : {}),
     task_id: t.task_id,
     time: assignedAt,
     detail: {

@@ -102,7 +102,12 @@ export class Registry {
   }
 
   /** Adds the task to the agent's slots if one is free (or `force`). Idempotent. */
-  async claimSlot(agentId: string, taskId: string, options: ClaimOptions = {}): Promise<boolean> {
+  /** The agent as it is after the claim, or undefined when no slot was claimed. */
+  async claimSlot(
+    agentId: string,
+    taskId: string,
+    options: ClaimOptions = {},
+  ): Promise<AgentRecord | undefined> {
     let ok = false;
     const updated = await this.records.updateAgent(
       agentId,
@@ -120,9 +125,9 @@ export class Registry {
       options.snapshot?.get(agentId),
       options.contended === 'give_up' ? GIVE_UP_AFTER : undefined,
     );
-    if (updated === CONTENDED) return false;
-    if (updated && options.snapshot) options.snapshot.set(agentId, updated);
-    return ok;
+    if (updated === CONTENDED || !updated) return undefined;
+    if (options.snapshot) options.snapshot.set(agentId, updated);
+    return ok ? updated : undefined;
   }
 
   /** Frees the task's slot on the agent; `snapshot` (see `claimSlot`) is kept current. */

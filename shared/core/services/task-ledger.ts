@@ -18,6 +18,7 @@ import type { Page } from '../ports';
 import type { Change, VersionedRecords } from './records';
 
 const MAX_HISTORY = 20;
+const NONE: ReadonlySet<string> = new Set();
 
 /** What a new task is made of; the ledger adds the bookkeeping. */
 export interface NewTask {
@@ -138,6 +139,7 @@ export class TaskLedger {
     agents: string[],
     record: DecisionRecord,
     durationMin?: number,
+    a2aAgents: ReadonlySet<string> = NONE,
   ): Promise<TaskRecord> {
     return this.commit(task, (t) => {
       if (t.status !== 'queued') return undefined;
@@ -151,7 +153,8 @@ export class TaskLedger {
       t.deadline_at = new Date(now + durationMs).toISOString();
       if (record.priority) t.priority = record.priority;
       pushDecision(t, record);
-      t.outbox = [...t.outbox, ...agents.map((a) => assignmentEvent(t, a, record, t.assigned_at!))];
+      const events = agents.map((a) => assignmentEvent(t, a, record, t.assigned_at!, a2aAgents.has(a)));
+      t.outbox = [...t.outbox, ...events];
       return t;
     });
   }

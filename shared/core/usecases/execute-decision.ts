@@ -51,11 +51,15 @@ export async function executeDecision(
 
   // assign_task / delegate_coordination
   const claimed: string[] = [];
+  /** Claimed agents that take work over A2A: their assignments are marked so (no lookup at dispatch). */
+  const a2a = new Set<string>();
   for (const agentId of decision.target_agents) {
     // Under contention a claim gives up after a fresh read instead of backing off on the same
     // agent: the decision is taken again below, spread over the equally good agents.
-    if (await s.registry.claimSlot(agentId, task.task_id, { snapshot, contended: 'give_up' }))
-      claimed.push(agentId);
+    const agent = await s.registry.claimSlot(agentId, task.task_id, { snapshot, contended: 'give_up' });
+    if (!agent) continue;
+    claimed.push(agentId);
+    if (agent.a2a) a2a.add(agentId);
   }
   if (claimed.length === 0) {
     // Every target filled up since the decision (another task took the slot).
@@ -81,7 +85,7 @@ export async function executeDecision(
   record.target_agents = claimed;
   let committed: TaskRecord;
   try {
-    committed = await s.ledger.commitAssignment(task, claimed, record, decision.estimated_duration);
+    committed = await s.ledger.commitAssignment(task, claimed, record, decision.estimated_duration, a2a);
   } catch (err) {
     await s.registry.releaseSlots(claimed, task.task_id, snapshot);
     if (!isRetryable(err)) await countCommitFailure(s, task, err);
