@@ -30,7 +30,13 @@ import {
   type Rejections,
 } from '../adapters/azure/service-bus-bus';
 import { openAiCompatibleClient } from '../adapters/openai/openai-client';
-import { coordinatorFor, httpApiFor, runtimeBase, type CoreOverrides } from './compose';
+import {
+  coordinatorFor,
+  httpApiFor,
+  instrumentedLlmClient,
+  runtimeBase,
+  type CoreOverrides,
+} from './compose';
 import { azurePayloadStore } from './payloads';
 import { routerFor } from './routers';
 
@@ -107,7 +113,7 @@ export function createAzureRuntime(
     rejectedQueue,
   );
 
-  const client = overrides.llmClient ?? llmClientFor(config);
+  const client = instrumentedLlmClient(overrides.llmClient ?? llmClientFor(config), base.telemetry);
   const router = overrides.router ?? routerFor(config, client, clock, logger);
   const payloads = azurePayloadStore(config, env, credential, overrides.payloadContainer);
   const coordinator = coordinatorFor({ ...base, store, bus, router, ...(payloads ? { payloads } : {}) });

@@ -15,7 +15,13 @@ import { type HttpApi } from '../http/api';
 import { FirestoreStateStore } from '../adapters/gcp/firestore-store';
 import { PubSubBus, type PublishTarget } from '../adapters/gcp/pubsub-bus';
 import { VertexGeminiClient } from '../adapters/gcp/vertex-client';
-import { coordinatorFor, httpApiFor, runtimeBase, type CoreOverrides } from './compose';
+import {
+  coordinatorFor,
+  httpApiFor,
+  instrumentedLlmClient,
+  runtimeBase,
+  type CoreOverrides,
+} from './compose';
 import { routerFor } from './routers';
 
 export interface GcpRuntime {
@@ -58,7 +64,10 @@ export function createGcpRuntime(
     new PubSubBus(
       overrides.topic ?? new PubSub(projectId ? { projectId } : {}).topic(config.PUBSUB_ASSIGNMENTS_TOPIC),
     );
-  const client = overrides.llmClient ?? (config.ROUTER === 'vertex' ? vertexClient(config) : undefined);
+  const client = instrumentedLlmClient(
+    overrides.llmClient ?? (config.ROUTER === 'vertex' ? vertexClient(config) : undefined),
+    base.telemetry,
+  );
   const router = overrides.router ?? routerFor(config, client, clock, logger);
   const coordinator = coordinatorFor({ ...base, store, bus, router });
   const api = httpApiFor(base, coordinator, 'gcp.http');
