@@ -8,11 +8,11 @@ import { LocalBus } from '../../shared/adapters/local/local-bus';
 import { MemoryStateStore } from '../../shared/adapters/local/memory-store';
 import { Coordinator } from '../../shared/core/coordinator/coordinator';
 import { RulesRouter } from '../../shared/core/routing/rules-router';
-import { measureMinimalLoop, type LoopTiming } from './minimal-loop';
+import { cpuMs, loopTiming, measureMinimalLoop, type LoopTiming } from './minimal-loop';
 import { ManualClock, registerFleet } from './reference';
 import type { ReferenceScenario } from './scenario-types';
 import { median } from './table';
-import { timingOf, workload } from './throughput';
+import { workload } from './throughput';
 
 /** `measureCore` with the rules router on a fresh memory store, plus the wall rate with completions. */
 export async function measureCoreLoop(
@@ -30,8 +30,12 @@ export async function measureCoreLoop(
   const messages = workload(scenario);
   const samples: number[] = [];
   let wallStart = 0;
+  let cpuStart = 0;
   for (let i = 0; i < options.warmup + options.requests; i++) {
-    if (i === options.warmup) wallStart = performance.now();
+    if (i === options.warmup) {
+      wallStart = performance.now();
+      cpuStart = cpuMs();
+    }
     const base = messages[i % messages.length]!;
     const message = { ...base, task_id: `${String(base.task_id)}-${i}` };
     clock.advance(5);
@@ -50,8 +54,7 @@ export async function measureCoreLoop(
           status: 'succeeded',
         });
   }
-  const wall = performance.now() - wallStart;
-  return { ...timingOf(samples), withCompletionsPerSecond: (options.requests / wall) * 1000 };
+  return loopTiming(samples, performance.now() - wallStart, cpuMs() - cpuStart);
 }
 
 export interface BaselineFigures {
@@ -68,6 +71,9 @@ const medianTiming = (runs: LoopTiming[]): LoopTiming => ({
   p50: median(runs.map((r) => r.p50)),
   p99: median(runs.map((r) => r.p99)),
   withCompletionsPerSecond: median(runs.map((r) => r.withCompletionsPerSecond)),
+  cpuPerSecond: median(runs.map((r) => r.cpuPerSecond)),
+  slowShare: median(runs.map((r) => r.slowShare)),
+  slowTimeShare: median(runs.map((r) => r.slowTimeShare)),
 });
 
 export async function measureBaseline(

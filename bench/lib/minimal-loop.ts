@@ -148,6 +148,30 @@ function leastLoaded(agents: readonly Agent[]): Agent | undefined {
 export interface LoopTiming extends Timing {
   /** Requests per second of wall time, each request's completion included. */
   withCompletionsPerSecond: number;
+  /** Requests per second of this process's CPU time (user + system), completions included: what load on the machine does not change. */
+  cpuPerSecond: number;
+  /** Share of the timed requests that took over 1 ms, and their share of the total request time. */
+  slowShare: number;
+  slowTimeShare: number;
+}
+
+/** The figures of a loop from its request samples, wall time and CPU time (ms). */
+export function loopTiming(samples: number[], wallMs: number, cpuMs: number): LoopTiming {
+  const total = samples.reduce((a, v) => a + v, 0);
+  const slow = samples.filter((v) => v > 1);
+  return {
+    ...timingOf(samples),
+    withCompletionsPerSecond: (samples.length / wallMs) * 1000,
+    cpuPerSecond: (samples.length / cpuMs) * 1000,
+    slowShare: slow.length / Math.max(1, samples.length),
+    slowTimeShare: slow.reduce((a, v) => a + v, 0) / Math.max(1e-9, total),
+  };
+}
+
+/** CPU time of this process so far, ms. */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /**
@@ -165,8 +189,12 @@ export function measureMinimalLoop(
   const messages = workload(scenario);
   const samples: number[] = [];
   let wallStart = 0;
+  let cpuStart = 0;
   for (let i = 0; i < options.warmup + options.requests; i++) {
-    if (i === options.warmup) wallStart = performance.now();
+    if (i === options.warmup) {
+      wallStart = performance.now();
+      cpuStart = cpuMs();
+    }
     const base = messages[i % messages.length]!;
     const message = { ...base, task_id: `${String(base.task_id)}-${i}` };
     const started = performance.now();
@@ -176,6 +204,5 @@ export function measureMinimalLoop(
     if (task.status === 'assigned')
       loop.complete({ type: 'task_completion', task_id: task.id, agent_id: task.agent, status: 'succeeded' });
   }
-  const wall = performance.now() - wallStart;
-  return { ...timingOf(samples), withCompletionsPerSecond: (options.requests / wall) * 1000 };
+  return loopTiming(samples, performance.now() - wallStart, cpuMs() - cpuStart);
 }

@@ -13,12 +13,15 @@ import { MemoryStateStore } from '../../shared/adapters/local/memory-store';
 import type { StateStore } from '../../shared/core/ports';
 import { startDynalite, type Dynalite } from '../../test/aws/local-aws';
 
+/** Shards per sharded index on dynalite (the cloud default is 32; see docs/performance.md). */
+export const DYNALITE_SHARDS = 2;
+
 export type StoreKind = 'memory' | 'level' | 'dynalite';
 
 export const STORE_LABEL: Record<StoreKind, string> = {
   memory: 'memory',
   level: 'LevelDB (embedded)',
-  dynalite: 'DynamoDB (dynalite, loopback)',
+  dynalite: `DynamoDB (dynalite, ${DYNALITE_SHARDS} shards)`,
 };
 
 export interface OpenStore {
@@ -47,7 +50,9 @@ export class StoreFactory {
     const table = await this.dynalite.createTable();
     await this.waitForActive(table);
     return {
-      store: new DynamoStateStore(documentClient(this.dynalite.client), table),
+      // Two shards: dynalite answers one query at a time, so a 32-shard listing (one round trip
+      // of parallel queries in the cloud) would cost it 32 sequential queries here.
+      store: new DynamoStateStore(documentClient(this.dynalite.client), table, { shards: DYNALITE_SHARDS }),
       close: async () => undefined,
     };
   }
