@@ -100,7 +100,9 @@ export function main(): void {
   print(
     table(
       ['file (self time)', 'ms', 'share'],
-      s.files.slice(0, 12).map((e) => [e.name, e.ms, `${fmt(e.share * 100, 1)}%`]),
+      s.files
+        .slice(0, Math.max(12, Math.ceil(top / 2)))
+        .map((e) => [e.name, e.ms, `${fmt(e.share * 100, 1)}%`]),
     ),
   );
 }
