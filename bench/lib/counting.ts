@@ -3,7 +3,7 @@
  * is counted where it leaves the core, whatever the core's own counters say.
  */
 import type { AgentRecord, TaskRecord, TaskStatus } from '../../shared/core/model';
-import type { LlmClient, LlmRequest, LlmResponse, StateStore } from '../../shared/core/ports';
+import type { LlmClient, LlmRequest, LlmResponse, Page, StateStore } from '../../shared/core/ports';
 
 export const STORE_METHODS = [
   'getAgent',
@@ -12,6 +12,10 @@ export const STORE_METHODS = [
   'getTask',
   'putTask',
   'listTasksByStatus',
+  'listQueue',
+  'listQueueKeys',
+  'listPendingOutbox',
+  'listOverdue',
 ] as const;
 export type StoreMethod = (typeof STORE_METHODS)[number];
 export type StoreCounts = Record<StoreMethod, number>;
@@ -23,6 +27,10 @@ export const zeroStoreCounts = (): StoreCounts => ({
   getTask: 0,
   putTask: 0,
   listTasksByStatus: 0,
+  listQueue: 0,
+  listQueueKeys: 0,
+  listPendingOutbox: 0,
+  listOverdue: 0,
 });
 
 export function totalOf(counts: StoreCounts): number {
@@ -73,6 +81,22 @@ export class CountingStore implements StateStore {
   listTasksByStatus(status: TaskStatus, limit?: number): Promise<TaskRecord[]> {
     this.counts.listTasksByStatus += 1;
     return this.inner.listTasksByStatus(status, limit);
+  }
+  listQueue(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    this.counts.listQueue += 1;
+    return this.inner.listQueue(queueKey, limit, cursor);
+  }
+  listQueueKeys(): Promise<string[]> {
+    this.counts.listQueueKeys += 1;
+    return this.inner.listQueueKeys();
+  }
+  listPendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    this.counts.listPendingOutbox += 1;
+    return this.inner.listPendingOutbox(limit, cursor);
+  }
+  listOverdue(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    this.counts.listOverdue += 1;
+    return this.inner.listOverdue(before, limit, cursor);
   }
   async close(): Promise<void> {
     await this.inner.close?.();

@@ -45,16 +45,16 @@ export interface StateStore {
    * Queued tasks of one queue (`queueKeyOf(task)`: the pinned agent's, or the capability
    * set's), in queue order (`queueOrderKey`), at most `limit`. One query per call.
    */
-  listQueue?(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>>;
+  listQueue(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>>;
   /**
    * Every queue key that holds queued tasks (it may also list keys whose queue emptied since).
    * Small: one key per capability set and per pinned agent in use.
    */
-  listQueueKeys?(): Promise<string[]>;
+  listQueueKeys(): Promise<string[]>;
   /** Tasks of any status whose outbox is not empty, at most `limit` per page. */
-  listPendingOutbox?(limit: number, cursor?: string): Promise<Page<TaskRecord>>;
+  listPendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>>;
   /** Assigned tasks whose `deadline_at` is before `before`, earliest first, at most `limit` per page. */
-  listOverdue?(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>>;
+  listOverdue(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>>;
   close?(): Promise<void>;
 }
 

@@ -218,6 +218,8 @@ function bodyText(body: string | Uint8Array | undefined, max: number): string {
 
 /** `POST /a2a/notifications`: an A2A push notification (docs/a2a.md). */
 async function a2aNotification(options: HttpApiOptions, req: ApiRequest): Promise<ApiResponse> {
+  // No content-type rule here (the A2A SDK's push sender sets none): what protects this route
+  // is the per-task token, and the state is confirmed with the agent before it counts.
   let body: unknown;
   try {
     body = JSON.parse(bodyText(req.body, options.maxBodyBytes));

@@ -124,6 +124,40 @@ export function buildOpenApiDocument(): ReturnType<typeof createDocument> {
           },
         },
       },
+      '/a2a/notifications': {
+        post: {
+          summary: 'An A2A push notification: a task update from an agent registered from its Agent Card.',
+          description:
+            'Authenticated by the per-task token the coordinator registered with the push config (`X-A2A-Notification-Token`), not by AUTH_TOKEN; the state is confirmed with the agent (tasks/get) before it counts. See docs/a2a.md.',
+          security: [{}],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: z.looseObject({}).meta({ description: 'An A2A Task or a status update event.' }),
+              },
+            },
+          },
+          responses: {
+            '200': {
+              description: 'Taken (or ignored, or a duplicate of a state already reported).',
+              content: jsonBody(
+                z.looseObject({
+                  accepted: z.boolean().optional(),
+                  duplicate: z.boolean().optional(),
+                  state: z.string().optional(),
+                  ignored: z.string().optional(),
+                }),
+              ),
+            },
+            '400': error('Not an A2A task or status update, or no context id.'),
+            '401': error('Missing or wrong notification token.'),
+            '404': error('No task of this coordinator has that A2A task.'),
+            '403': common['403']!,
+            '421': common['421']!,
+          },
+        },
+      },
       '/agents': {
         get: {
           summary: 'The registry, each agent marked `stale` when its heartbeat is old.',

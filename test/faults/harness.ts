@@ -94,6 +94,10 @@ export function forwardIndexes(
 /** Lets other workers run between store calls, so concurrent deliveries really interleave. */
 export class InterleavingStore implements StateStore {
   readonly name: string;
+  declare listQueue: StateStore['listQueue'];
+  declare listQueueKeys: StateStore['listQueueKeys'];
+  declare listPendingOutbox: StateStore['listPendingOutbox'];
+  declare listOverdue: StateStore['listOverdue'];
   constructor(
     private readonly inner: StateStore,
     private readonly random: () => number,
@@ -136,6 +140,10 @@ export interface StoreFaultRates {
 /** Injects store faults at the port. */
 export class FaultyStore implements StateStore {
   readonly name: string;
+  declare listQueue: StateStore['listQueue'];
+  declare listQueueKeys: StateStore['listQueueKeys'];
+  declare listPendingOutbox: StateStore['listPendingOutbox'];
+  declare listOverdue: StateStore['listOverdue'];
   injected = 0;
   constructor(
     private readonly inner: StateStore,
@@ -635,7 +643,12 @@ export async function poison(
   const api = createHttpApi({ coordinator: c, maxBodyBytes: maxBytes });
   for (const body of bad.slice(0, Math.min(bad.length, 500))) {
     figures.httpPoison += 1;
-    const res = await api({ method: 'POST', path: '/events', headers: { 'content-type': 'application/json' }, body });
+    const res = await api({
+      method: 'POST',
+      path: '/events',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     if (res.status >= 500) figures.http5xx += 1;
     else if (res.status >= 400 && (JSON.parse(res.body) as { reason?: string }).reason)
       figures.httpRejectedWithReason += 1;

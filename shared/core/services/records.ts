@@ -6,15 +6,13 @@
  * registry's and the ledger's domain verbs.
  */
 import { ConditionFailedError } from '../errors';
-import { queueKeyOf, TASK_STATUSES, type AgentRecord, type TaskRecord, type TaskStatus } from '../model';
+import type { AgentRecord, TaskRecord, TaskStatus } from '../model';
 import type { Clock, Page, StateStore } from '../ports';
 
 const MAX_CAS_ATTEMPTS = 12;
 
 /** What an update that gave up under contention returns. */
 export const CONTENDED: unique symbol = Symbol('contended');
-/** How far a store without the index methods is read to emulate them. */
-const FALLBACK_LISTING = 10_000;
 
 /**
  * Returns the changed record, or undefined for "nothing to do". It is given a shallow copy of
@@ -75,45 +73,24 @@ export class VersionedRecords {
     return this.store.listTasksByStatus(status, limit);
   }
 
-  async listQueue(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+  listQueue(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
     this.stats.reads += 1;
-    if (this.store.listQueue) return this.store.listQueue(queueKey, limit, cursor);
-    return afterCursor(
-      (await this.store.listTasksByStatus('queued', FALLBACK_LISTING)).filter(
-        (t) => queueKeyOf(t) === queueKey,
-      ),
-      limit,
-      cursor,
-    );
+    return this.store.listQueue(queueKey, limit, cursor);
   }
 
-  async listQueueKeys(): Promise<string[]> {
+  listQueueKeys(): Promise<string[]> {
     this.stats.reads += 1;
-    if (this.store.listQueueKeys) return this.store.listQueueKeys();
-    return [...new Set((await this.store.listTasksByStatus('queued', FALLBACK_LISTING)).map(queueKeyOf))];
+    return this.store.listQueueKeys();
   }
 
-  async listPendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+  listPendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>> {
     this.stats.reads += 1;
-    if (this.store.listPendingOutbox) return this.store.listPendingOutbox(limit, cursor);
-    const all = await Promise.all(
-      TASK_STATUSES.map((st) => this.store.listTasksByStatus(st, FALLBACK_LISTING)),
-    );
-    return afterCursor(
-      all.flat().filter((t) => t.outbox.length > 0),
-      limit,
-      cursor,
-    );
+    return this.store.listPendingOutbox(limit, cursor);
   }
 
-  async listOverdue(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+  listOverdue(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
     this.stats.reads += 1;
-    if (this.store.listOverdue) return this.store.listOverdue(before, limit, cursor);
-    const assigned = await this.store.listTasksByStatus('assigned', FALLBACK_LISTING);
-    const overdue = assigned
-      .filter((t) => t.deadline_at !== undefined && t.deadline_at < before)
-      .sort((a, b) => (a.deadline_at! < b.deadline_at! ? -1 : 1));
-    return afterCursor(overdue, limit, cursor);
+    return this.store.listOverdue(before, limit, cursor);
   }
 
   /** Creates the task unless it exists; returns the stored one either way. */
@@ -247,11 +224,4 @@ function backoff(attempt: number): Promise<void> {
   if (attempt === 0) return Promise.resolve();
   const ms = Math.random() * Math.min(50, 2 ** attempt);
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Pages an in-memory listing by task id cursor (for stores without the index methods). */
-function afterCursor(tasks: TaskRecord[], limit: number, cursor?: string): Page<TaskRecord> {
-  const start = cursor ? tasks.findIndex((t) => t.task_id === cursor) + 1 : 0;
-  const items = tasks.slice(start, start + limit);
-  return start + limit < tasks.length ? { items, cursor: items[items.length - 1]?.task_id } : { items };
 }

@@ -4,7 +4,7 @@
  * coordinator commits it, without polling the store.
  */
 import type { AgentRecord, TaskRecord, TaskStatus } from '../../core/model';
-import type { StateStore } from '../../core/ports';
+import type { Page, StateStore } from '../../core/ports';
 
 export type StoreChange = { kind: 'task'; record: TaskRecord } | { kind: 'agent'; record: AgentRecord };
 
@@ -46,6 +46,22 @@ export class ObservedStore implements StateStore {
 
   listTasksByStatus(status: TaskStatus, limit?: number): Promise<TaskRecord[]> {
     return this.inner.listTasksByStatus(status, limit);
+  }
+
+  listQueue(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.inner.listQueue(queueKey, limit, cursor);
+  }
+
+  listQueueKeys(): Promise<string[]> {
+    return this.inner.listQueueKeys();
+  }
+
+  listPendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.inner.listPendingOutbox(limit, cursor);
+  }
+
+  listOverdue(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.inner.listOverdue(before, limit, cursor);
   }
 
   async close(): Promise<void> {

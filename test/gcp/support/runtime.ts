@@ -32,6 +32,22 @@ export class FlakyStore implements StateStore {
     this.gate('listTasksByStatus'),
     this.inner.listTasksByStatus(s, l)
   );
+  listQueue: StateStore['listQueue'] = async (k, l, c) => (
+    this.gate('listQueue'),
+    this.inner.listQueue(k, l, c)
+  );
+  listQueueKeys: StateStore['listQueueKeys'] = async () => (
+    this.gate('listQueueKeys'),
+    this.inner.listQueueKeys()
+  );
+  listPendingOutbox: StateStore['listPendingOutbox'] = async (l, c) => (
+    this.gate('listPendingOutbox'),
+    this.inner.listPendingOutbox(l, c)
+  );
+  listOverdue: StateStore['listOverdue'] = async (b, l, c) => (
+    this.gate('listOverdue'),
+    this.inner.listOverdue(b, l, c)
+  );
 }
 
 /** Counts what the topic accepted, so a reader knows how many messages to wait for. */
