@@ -5,19 +5,12 @@
  * fields (new arrays included), never mutates the arrays or objects it was given.
  */
 import { NotFoundError } from '../errors';
-import {
-  TERMINAL_TASK_STATUSES,
-  type DecisionRecord,
-  type PayloadRef,
-  type Priority,
-  type TaskRecord,
-  type TaskStatus,
-} from '../model';
+import type { DecisionRecord, PayloadRef, Priority, TaskRecord, TaskStatus } from '../model';
 import { assignmentEvent, inputRequiredEvent, outcomeEvent } from '../outbox/events';
 import type { Page } from '../ports';
 import type { Change, VersionedRecords } from './records';
+import { asRecord, completionRefusal, failNow, pushDecision } from './task-changes';
 
-const MAX_HISTORY = 20;
 const NONE: ReadonlySet<string> = new Set();
 
 /** What a new task is made of; the ledger adds the bookkeeping. */
@@ -284,30 +277,4 @@ export class TaskLedger {
     if (!result) throw new NotFoundError(`task ${task.task_id} disappeared`);
     return result;
   }
-}
-
-function failNow(t: TaskRecord, reason: string, nowIso: string): void {
-  t.status = 'failed';
-  t.error = reason;
-  t.completed_at = nowIso;
-  t.outbox = [...t.outbox, outcomeEvent(t, 'Task Failed', nowIso)];
-}
-
-function pushDecision(t: TaskRecord, record: DecisionRecord): void {
-  t.decision = record;
-  t.history = [...t.history, record].slice(-MAX_HISTORY);
-}
-
-function completionRefusal(t: TaskRecord, agentId: string): string | undefined {
-  if (TERMINAL_TASK_STATUSES.includes(t.status)) return `task is already ${t.status}`;
-  if (t.status !== 'assigned' || !t.assigned_agents.includes(agentId))
-    return `task is not assigned to ${agentId}`;
-  if (t.completed_agents.includes(agentId)) return `${agentId} already reported completion`;
-  return undefined;
-}
-
-function asRecord(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-    ? (v as Record<string, unknown>)
-    : undefined;
 }
