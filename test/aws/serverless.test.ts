@@ -93,11 +93,14 @@ test('serverless package bundles each function with esbuild and packages one art
 });
 
 test('no IAM statement grants a wildcard resource', () => {
-  const statements = resources('AWS::IAM::Role').flatMap(([, r]) =>
-    (r.Properties.Policies ?? []).flatMap(
-      (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
+  const statements = [
+    ...resources('AWS::IAM::Role').flatMap(([, r]) =>
+      (r.Properties.Policies ?? []).flatMap(
+        (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
+      ),
     ),
-  ) as Array<{ Action: string | string[]; Resource: unknown }>;
+    ...resources('AWS::IAM::Policy').flatMap(([, r]) => r.Properties.PolicyDocument.Statement as unknown[]),
+  ] as Array<{ Action: string | string[]; Resource: unknown }>;
   expect(statements.length).toBeGreaterThan(3);
   const texts = (res: unknown): string[] => {
     if (Array.isArray(res)) return res.flatMap(texts);
@@ -110,6 +113,8 @@ test('no IAM statement grants a wildcard resource', () => {
     for (const r of texts(s.Resource)) {
       expect(r).not.toBe('*');
       if (!r.startsWith('arn:')) {
+        // Object permissions need an object pattern: allowed for the payload bucket alone.
+        if (r === '${PayloadBucket.Arn}/*') continue;
         expect(r).not.toContain('*'); // e.g. "${Table.Arn}/index/gsi1"
         continue;
       }
@@ -250,4 +255,25 @@ test('the built functions run under serverless offline, invoked with the Lambda 
     await eb.stop();
     await dynalite.stop();
   }
+});
+
+test('the claim-check bucket is made only when payloadBucket is set, private and encrypted, and only its objects are granted', () => {
+  const bucket = template.Resources.PayloadBucket!;
+  expect(bucket.Condition).toBe('HasPayloadBucket');
+  expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+    BlockPublicAcls: true,
+    BlockPublicPolicy: true,
+    IgnorePublicAcls: true,
+    RestrictPublicBuckets: true,
+  });
+  expect(bucket.Properties.BucketEncryption).toBeDefined();
+  const access = template.Resources.PayloadBucketAccess!;
+  expect(access.Condition).toBe('HasPayloadBucket');
+  expect(access.Properties.PolicyDocument.Statement).toEqual([
+    {
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:GetObject'],
+      Resource: { 'Fn::Sub': '${PayloadBucket.Arn}/*' },
+    },
+  ]);
 });
