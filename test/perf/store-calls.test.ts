@@ -12,7 +12,7 @@ import {
   sqsEvent,
   summarize,
 } from '../../bench/lib/reference';
-import { diffCounts, recordAccess, totalOf } from '../../bench/lib/counting';
+import { diffCounts, recordAccess, STORE_METHODS, totalOf } from '../../bench/lib/counting';
 
 const scenario = loadScenario();
 /**
@@ -21,18 +21,8 @@ const scenario = loadScenario();
  * (7 alone) before.
  */
 const MAX_STORE_CALLS_PER_REQUEST = 4.2;
-const PORT_METHODS = [
-  'getAgent',
-  'listAgents',
-  'putAgent',
-  'getTask',
-  'putTask',
-  'listTasksByStatus',
-  'listQueue',
-  'listQueueKeys',
-  'listPendingOutbox',
-  'listOverdue',
-];
+/** The port's methods: the only round trips the core may make. */
+const PORT_METHODS: readonly string[] = STORE_METHODS;
 /** Properties the core may read that are not round trips. */
 const NON_CALLS = ['name', 'close'];
 
