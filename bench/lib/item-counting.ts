@@ -1,8 +1,7 @@
 /**
  * Counts what the core reads from the state store, at the port: calls per method and the
  * records each call returned (a page's items, a listing's records, a point read's one record),
- * every method of the port included (the queue, outbox and deadline indexes too, which
- * `CountingStore` in counting.ts does not forward). Optionally the bytes of those records as
+ * every method of the port included (the queue, outbox and deadline indexes too). Optionally the bytes of those records as
  * JSON, for the "KB read per completion" figure (that costs time, so timed runs leave it off).
  */
 import type { AgentRecord, TaskRecord, TaskStatus } from '../../shared/core/model';
@@ -27,28 +26,25 @@ export class ItemCountingStore implements StateStore {
   counts = zeroReads();
   /** Measure the JSON size of every record read (slow: leave off while timing). */
   measureBytes = false;
-  listQueue?: StateStore['listQueue'];
-  listQueueKeys?: StateStore['listQueueKeys'];
-  listPendingOutbox?: StateStore['listPendingOutbox'];
-  listOverdue?: StateStore['listOverdue'];
 
   constructor(readonly inner: StateStore) {
     this.name = inner.name;
-    const { listQueue, listQueueKeys, listPendingOutbox, listOverdue } = inner;
-    if (listQueue)
-      this.listQueue = async (k, l, c) => this.page('listQueue', await listQueue.call(inner, k, l, c));
-    if (listQueueKeys)
-      this.listQueueKeys = async () => {
-        const keys = await listQueueKeys.call(inner);
-        this.call('listQueueKeys');
-        this.counts.keys += keys.length;
-        return keys;
-      };
-    if (listPendingOutbox)
-      this.listPendingOutbox = async (l, c) =>
-        this.page('listPendingOutbox', await listPendingOutbox.call(inner, l, c));
-    if (listOverdue)
-      this.listOverdue = async (b, l, c) => this.page('listOverdue', await listOverdue.call(inner, b, l, c));
+  }
+
+  async listQueue(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.page('listQueue', await this.inner.listQueue(queueKey, limit, cursor));
+  }
+  async listQueueKeys(): Promise<string[]> {
+    const keys = await this.inner.listQueueKeys();
+    this.call('listQueueKeys');
+    this.counts.keys += keys.length;
+    return keys;
+  }
+  async listPendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.page('listPendingOutbox', await this.inner.listPendingOutbox(limit, cursor));
+  }
+  async listOverdue(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
+    return this.page('listOverdue', await this.inner.listOverdue(before, limit, cursor));
   }
 
   /** Returns the counts so far and starts again from zero. */
