@@ -4,6 +4,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test', '<rootDir>/shared', '<rootDir>/functions', '<rootDir>/azure', '<rootDir>/gcp'],
   testMatch: ['**/*.test.ts'],
+  setupFiles: ['<rootDir>/test/support/jest-env.ts'],
   transform: {
     '^.+\\.(t|j)s$': [
       '@swc/jest',
