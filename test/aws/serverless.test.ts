@@ -46,6 +46,7 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 interface TemplateResource {
   Type: string;
+  Condition?: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- CloudFormation properties are free-form JSON
   Properties: Record<string, any>;
 }

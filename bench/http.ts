@@ -1,0 +1,192 @@
+/**
+ * `npm run bench:http`: `npm start` over HTTP, as a client sees it. The coordinator runs in its
+ * own process (the embedded LevelDB store, the dashboard's live feed, a journal of what it
+ * published), exactly what `npm start` runs; this process is the load: N concurrent keep-alive
+ * clients each sending a coordination request and completing the task it was assigned.
+ * Prints requests per second, latency percentiles and every non-2xx answer, for 1, 16 and 64
+ * clients. The rate limit is off for the run (RATE_LIMIT_PER_MINUTE=0): one client address
+ * would otherwise be held to 6,000 requests a minute, which is the point of the limit.
+ *   --quick   fewer requests
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { machine } from './index';
+import { fmt, percentile, print, section, table } from './lib/table';
+
+const QUICK = process.argv.includes('--quick');
+const root = path.resolve(__dirname, '..');
+
+interface Server {
+  url: URL;
+  child: ChildProcess;
+}
+
+async function startServer(dataDir: string): Promise<Server> {
+  // --profile: the server writes a CPU profile (node --cpu-prof) into .bench-profiles/ when it stops.
+  const profile = process.argv.includes('--profile')
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, '.bench-profiles')}`]
+    : [];
+  const child = spawn(process.execPath, [...profile, path.join(root, 'scripts/start.js')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: '0',
+      DATA_DIR: dataDir,
+      RATE_LIMIT_PER_MINUTE: '0',
+      LOG_LEVEL: 'warn',
+      SWEEP_INTERVAL: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const url = await new Promise<URL>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(new URL(m[1]!));
+    });
+    child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+    child.on('exit', (code) => reject(new Error(`npm start exited with ${code} before listening`)));
+  });
+  return { url, child };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function post(url: URL, body: object): Promise<{ status: number; body: string }> {
+  const data = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: '/events',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+interface Run {
+  clients: number;
+  requests: number;
+  perSecond: number;
+  httpPerSecond: number;
+  p50: number;
+  p99: number;
+  max: number;
+  errors: Map<number, number>;
+}
+
+async function load(url: URL, clients: number, requests: number, label: string): Promise<Run> {
+  const latencies: number[] = [];
+  const errors = new Map<number, number>();
+  let next = 0;
+  let calls = 0;
+  const note = (status: number) => {
+    calls += 1;
+    if (status < 200 || status >= 300) errors.set(status, (errors.get(status) ?? 0) + 1);
+  };
+  const client = async () => {
+    while (next < requests) {
+      const i = next++;
+      const taskId = `${label}-${i}`;
+      const started = performance.now();
+      const res = await post(url, {
+        type: 'coordination_request',
+        task_id: taskId,
+        task_type: `cap${i % 4}`,
+        agent_id: 'bench',
+      });
+      latencies.push(performance.now() - started);
+      note(res.status);
+      if (res.status !== 200) continue;
+      const result = JSON.parse(res.body) as { status?: string; assigned_agents?: string[] };
+      for (const agentId of result.status === 'assigned' ? (result.assigned_agents ?? []) : []) {
+        note((await post(url, { type: 'task_completion', task_id: taskId, agent_id: agentId })).status);
+      }
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: clients }, client));
+  const seconds = (performance.now() - started) / 1000;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    clients,
+    requests,
+    perSecond: requests / seconds,
+    httpPerSecond: calls / seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? 0,
+    errors,
+  };
+}
+
+export async function main(): Promise<void> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ac-bench-http-'));
+  const server = await startServer(dataDir);
+  try {
+    for (let a = 0; a < 20; a++) {
+      await post(server.url, {
+        type: 'agent_state_change',
+        agent_id: `agent-${a}`,
+        new_state: 'available',
+        capabilities: [`cap${a % 4}`],
+        max_concurrent_tasks: 50,
+      });
+    }
+    section('npm start over HTTP (LevelDB store, dashboard feed on, journal on; keep-alive clients)');
+    print(machine());
+    const n = QUICK ? 500 : 4000;
+    await load(server.url, 8, Math.min(500, n), 'warmup');
+    const rows: Array<Array<string | number>> = [];
+    for (const clients of [1, 16, 64]) {
+      const r = await load(server.url, clients, clients === 1 ? n / 4 : n, `c${clients}`);
+      rows.push([
+        String(r.clients),
+        String(r.requests),
+        fmt(r.perSecond, 0),
+        fmt(r.httpPerSecond, 0),
+        fmt(r.p50, 2),
+        fmt(r.p99, 2),
+        fmt(r.max, 1),
+        r.errors.size === 0 ? '0' : [...r.errors].map(([status, count]) => `${count} x ${status}`).join(', '),
+      ]);
+    }
+    print(
+      table(
+        [
+          'clients',
+          'coordination requests',
+          'requests/s (each completed)',
+          'HTTP calls/s',
+          'p50 ms',
+          'p99 ms',
+          'max ms',
+          'non-2xx',
+        ],
+        rows,
+      ),
+    );
+  } finally {
+    server.child.kill('SIGTERM');
+    await new Promise((r) => server.child.once('exit', r));
+    agent.destroy();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
