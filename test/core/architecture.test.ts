@@ -56,7 +56,15 @@ test('the lint rule rejects a cloud SDK or an adapter imported into the core', (
 
 test('the rule holds in every folder of the core, and use cases reach records only through services', () => {
   const sdk = "import { trace } from '@opentelemetry/api';\nexport const t = trace;\n";
-  for (const folder of ['coordinator', 'usecases', 'usecases/sweep', 'services', 'outbox', 'routing', 'events'])
+  for (const folder of [
+    'coordinator',
+    'usecases',
+    'usecases/sweep',
+    'services',
+    'outbox',
+    'routing',
+    'events',
+  ])
     expect(lint(sdk, `shared/core/${folder}/leak.ts`)).toContain('no-restricted-imports');
   const raw = "import { VersionedRecords } from '../services/records';\nexport const r = VersionedRecords;\n";
   expect(lint(raw, 'shared/core/usecases/leak.ts')).toContain('no-restricted-imports');
