@@ -10,6 +10,8 @@ import type { AgentRecord, TaskRecord, TaskStatus } from '../model';
 import type { Clock, Page, StateStore } from '../ports';
 
 const MAX_CAS_ATTEMPTS = 12;
+/** For changes that only give something back (a slot): at most about 3 s of backoff in all. */
+const PERSISTENT_CAS_ATTEMPTS = 64;
 
 /** What an update that gave up under contention returns. */
 export const CONTENDED: unique symbol = Symbol('contended');
@@ -150,6 +152,21 @@ export class VersionedRecords {
     );
   }
 
+  /**
+   * An agent change that must not be lost to contention (giving a slot back): the loop goes on
+   * far longer than a claim's would before it gives up.
+   */
+  updateAgentPersistently(agentId: string, change: Change<AgentRecord>): Promise<AgentRecord | undefined> {
+    return this.update(
+      undefined,
+      () => this.getAgent(agentId),
+      (next, expected) => this.store.putAgent(next, expected),
+      change,
+      undefined,
+      PERSISTENT_CAS_ATTEMPTS,
+    ) as Promise<AgentRecord | undefined>;
+  }
+
   /** Creates or updates an agent in one optimistic loop. */
   async upsertAgent(
     agentId: string,
@@ -182,12 +199,13 @@ export class VersionedRecords {
     write: (next: T, expected: number) => Promise<void>,
     change: Change<T>,
     giveUpAfter?: number,
+    maxAttempts = MAX_CAS_ATTEMPTS,
   ): Promise<T | undefined | typeof CONTENDED> {
     let current = first;
     // A record the caller passed in saves a read, but it may be stale: a "nothing to do" based
     // on it is checked once against the store, and a conflict always re-reads.
     let fromCaller = first !== undefined;
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
       if (current === undefined) current = await read();
       if (current === undefined) return undefined;
       const next = change({ ...current });

@@ -132,7 +132,9 @@ export class Registry {
 
   /** Frees the task's slot on the agent; `snapshot` (see `claimSlot`) is kept current. */
   async releaseSlot(agentId: string, taskId: string, snapshot?: Map<string, AgentRecord>): Promise<void> {
-    const updated = await this.records.updateAgent(agentId, (a) => {
+    // A release only gives back: it keeps trying under contention, since a slot given up on
+    // here stays held until a sweep reconciles it.
+    const updated = await this.records.updateAgentPersistently(agentId, (a) => {
       if (!a.active_task_ids.includes(taskId)) return undefined;
       a.active_task_ids = a.active_task_ids.filter((id) => id !== taskId);
       return a;
