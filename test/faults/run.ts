@@ -51,6 +51,10 @@ export async function main(): Promise<void> {
   ];
   const rows: Array<Array<string | number>> = [];
   let failed = false;
+  // The LLM router's timeouts are AbortSignal.timeout timers, which Node does not count as
+  // keeping a process alive: with no local server running (FAULTS_ONLY=llm) a faulty LLM that
+  // waits for its abort would let the process exit mid-run. This keeps it alive until the end.
+  const keepAlive = setInterval(() => undefined, 60_000);
   try {
     if (wanted('deliveries')) {
       for (const f of fixtures) {
@@ -274,6 +278,7 @@ export async function main(): Promise<void> {
       );
     }
   } finally {
+    clearInterval(keepAlive);
     await dynamo?.stop();
     await firestore?.stop();
   }
