@@ -20,7 +20,13 @@ export async function reconcileSlots(s: CoreServices, failures: SweepFailures): 
   const assigned = await s.ledger.list('assigned', Math.max(MIN_ASSIGNED_LISTING, slots));
   const holders = new Map(assigned.map((t) => [t.task_id, t]));
   const byAgent = new Map<string, TaskRecord[]>();
-  for (const t of assigned) for (const a of t.assigned_agents) byAgent.set(a, [...(byAgent.get(a) ?? []), t]);
+  for (const t of assigned) {
+    for (const a of t.assigned_agents) {
+      const list = byAgent.get(a);
+      if (list) list.push(t);
+      else byAgent.set(a, [t]);
+    }
+  }
   let repaired = 0;
   for (const agent of agents) {
     const fixed = await failures.attempt('reconcile_slots', { agent_id: agent.agent_id }, () =>
