@@ -49,22 +49,36 @@ export function coordinationCandidates<A extends AgentView>(task: TaskNeeds, age
 }
 
 /**
- * Lowest load ratio, then fewest tasks. Among agents equally good by both, `spreadKey` (the
- * task id) picks one by hash, so concurrent requests for one pool spread over its agents
- * instead of all claiming the first (each claim is a conditional write on that agent's
- * record: a pile-up there is a storm of conflicts and backoffs). Without a key: the lowest id.
+ * Lowest load ratio, then fewest tasks. With `spreadKey` (the task id) the pick is spread over
+ * the equally good agents by the key's hash, so that concurrent requests for one pool claim
+ * different agents instead of all claiming the same one (each claim is a conditional write on
+ * that agent's record: a pile-up there is a storm of conflicts and re-decisions). Equally good:
+ * the least loaded, and the agents of the same capacity within one task of it (in a pool of
+ * alike agents the loads differ by a task or two all the time, so exact ties alone would
+ * rarely spread). Without a key: the least loaded, lowest id first.
  */
 export function leastLoaded<A extends AgentView>(agents: readonly A[], spreadKey?: string): A | undefined {
-  let best: A[] = [];
+  let best: A | undefined;
   for (const a of agents) {
-    const b = best[0];
-    const order = b ? loadRatio(a) - loadRatio(b) || a.active_tasks - b.active_tasks : -1;
-    if (order < 0) best = [a];
-    else if (order === 0) best.push(a);
+    if (
+      !best ||
+      (loadRatio(a) - loadRatio(best) ||
+        a.active_tasks - best.active_tasks ||
+        (a.agent_id < best.agent_id ? -1 : 1)) < 0
+    )
+      best = a;
   }
-  if (best.length <= 1) return best[0];
-  best.sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0));
-  return spreadKey === undefined ? best[0] : best[fnv1a(spreadKey) % best.length];
+  if (!best || spreadKey === undefined) return best;
+  const b = best;
+  const good = agents.filter(
+    (a) =>
+      a === b ||
+      (loadRatio(a) === loadRatio(b) && a.active_tasks === b.active_tasks) ||
+      (a.max_concurrent_tasks === b.max_concurrent_tasks && a.active_tasks <= b.active_tasks + 1),
+  );
+  if (good.length === 1) return b;
+  good.sort((x, y) => (x.agent_id < y.agent_id ? -1 : x.agent_id > y.agent_id ? 1 : 0));
+  return good[fnv1a(spreadKey) % good.length];
 }
 
 /** A small, fast string hash (FNV-1a, 32 bits): spreads, nothing more. */

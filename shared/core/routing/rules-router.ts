@@ -1,7 +1,9 @@
 /**
  * The deterministic router: the default router and the fallback of every LLM router.
- * Capability match, then availability, then least load (ratio, then count), then id for a
- * stable tie-break. It never fails and never calls anything.
+ * Capability match, then availability, then least load (ratio, then count); among the equally
+ * loaded agents the task id's hash picks one, so that concurrent deliveries for one pool claim
+ * different agents instead of all racing for the lowest id (the same task always gets the same
+ * pick from the same registry). It never fails and never calls anything.
  */
 import {
   capableCandidates,
@@ -25,10 +27,10 @@ export class RulesRouter implements Router {
 }
 
 /**
- * `spread`: among equally loaded agents, pick by the task id's hash instead of the lowest id
- * (used when concurrent deliveries collided on one agent, so they fan out on the retry).
+ * `spread` (default): among equally loaded agents, pick by the task id's hash; false picks the
+ * lowest id (a fixed order, for callers that want one).
  */
-export function decideByRules(request: RoutingRequest, path = 'rules', spread = false): RouterResult {
+export function decideByRules(request: RoutingRequest, path = 'rules', spread = true): RouterResult {
   const required = requiredCapabilities(request.task);
   const capable = capableCandidates(request.task, request.agents);
   const free = capable.filter(hasFreeSlot);

@@ -12,6 +12,15 @@ import type { Clock, Page, StateStore } from '../ports';
 const MAX_CAS_ATTEMPTS = 12;
 /** For changes that only give something back (a slot): at most about 3 s of backoff in all. */
 const PERSISTENT_CAS_ATTEMPTS = 64;
+/** Ceiling of the jittered backoff between attempts, ms. */
+const BACKOFF_MS = 50;
+/**
+ * The persistent loop's ceiling: a release that keeps losing to a herd of claims on the same
+ * agent steps aside long enough for the herd to pass (with the claims' 50 ms ceiling, a store
+ * that queues writes per key, like the LevelDB store, let 64 workers starve a release for all
+ * its attempts; the slot then stayed held until a sweep).
+ */
+const PERSISTENT_BACKOFF_MS = 400;
 
 /** What an update that gave up under contention returns. */
 export const CONTENDED: unique symbol = Symbol('contended');
@@ -164,6 +173,7 @@ export class VersionedRecords {
       change,
       undefined,
       PERSISTENT_CAS_ATTEMPTS,
+      PERSISTENT_BACKOFF_MS,
     ) as Promise<AgentRecord | undefined>;
   }
 
@@ -200,6 +210,7 @@ export class VersionedRecords {
     change: Change<T>,
     giveUpAfter?: number,
     maxAttempts = MAX_CAS_ATTEMPTS,
+    backoffCeilingMs = BACKOFF_MS,
   ): Promise<T | undefined | typeof CONTENDED> {
     let current = first;
     // A record the caller passed in saves a read, but it may be stale: a "nothing to do" based
@@ -230,7 +241,7 @@ export class VersionedRecords {
         if (giveUpAfter !== undefined && attempt + 1 >= giveUpAfter) return CONTENDED;
         fromCaller = false;
         current = undefined;
-        await backoff(attempt);
+        await backoff(attempt, backoffCeilingMs);
       }
     }
     throw new ConditionFailedError('too many concurrent updates of one record');
@@ -238,8 +249,8 @@ export class VersionedRecords {
 }
 
 /** Jittered backoff between optimistic retries: spreads concurrent writers apart. */
-function backoff(attempt: number): Promise<void> {
+function backoff(attempt: number, ceilingMs = BACKOFF_MS): Promise<void> {
   if (attempt === 0) return Promise.resolve();
-  const ms = Math.random() * Math.min(50, 2 ** attempt);
+  const ms = Math.random() * Math.min(ceilingMs, 2 ** attempt);
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
