@@ -3,11 +3,8 @@
  * otherwise; a body without any id gets the hash of its canonical JSON; generated task ids
  * live in a namespace of their own.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { GENERATED_TASK_ID_PREFIX } from './schemas';
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** What an id must look like to be used as it is (the contract's Identifier characters). */
 const SAFE_ID = /^[A-Za-z0-9._:@\-/]+$/;
@@ -24,7 +21,7 @@ export const MAX_EVENT_ID_LENGTH = 200;
  */
 export function safeEventId(raw: string): string {
   if (raw.length <= MAX_EVENT_ID_LENGTH && SAFE_ID.test(raw)) return raw;
-  return `msg-${createHash('sha256').update(raw, 'utf8').digest('hex').slice(0, 32)}`;
+  return `msg-${sha256Hex(raw).slice(0, 32)}`;
 }
 
 /** The task id of a request without one: `task-<safe event id>`, a namespace clients cannot use. */
@@ -43,18 +40,44 @@ export function safeHash(input: unknown): string {
 
 /** A stable id for a body without a transport id: sha-256 of its canonical JSON. */
 export function bodyHash(input: unknown): string {
-  return `h-${createHash('sha256').update(stableStringify(input)).digest('hex').slice(0, 32)}`;
+  return `h-${sha256Hex(stableStringify(input)).slice(0, 32)}`;
 }
 
+/** One-shot `crypto.hash` where the runtime has it (Node >= 20.12): no Hash object per call. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const sha256Hex = oneShot
+  ? (data: string) => oneShot('sha256', data, 'hex')
+  : (data: string) => crypto.createHash('sha256').update(data).digest('hex');
+
+/**
+ * JSON with object keys in sorted order (arrays keep theirs): the same body always gives the
+ * same text, whatever order its sender wrote the keys in. Built in one pass into one string.
+ */
 export function stableStringify(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString('utf8'));
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  if (isObject(value)) {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableStringify(value[k])}`)
-      .join(',')}}`;
+  return write(value, '');
+}
+
+function write(value: unknown, out: string): string {
+  if (typeof value === 'string') return out + JSON.stringify(value);
+  if (typeof value !== 'object' || value === null) return out + (JSON.stringify(value) ?? 'null');
+  if (value instanceof Uint8Array) return out + JSON.stringify(Buffer.from(value).toString('utf8'));
+  if (Array.isArray(value)) {
+    out += '[';
+    for (let i = 0; i < value.length; i++) out = write(value[i], i === 0 ? out : `${out},`);
+    return `${out}]`;
   }
-  return JSON.stringify(value) ?? 'null';
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  // Senders mostly write keys in a fixed order; sort only when they are not already sorted.
+  for (let i = 1; i < keys.length; i++)
+    if (keys[i - 1]! > keys[i]!) {
+      keys.sort();
+      break;
+    }
+  out += '{';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    out = write(record[key], `${i === 0 ? out : `${out},`}${JSON.stringify(key)}:`);
+  }
+  return `${out}}`;
 }
