@@ -51,14 +51,21 @@ export async function drainQueue(s: CoreServices): Promise<string[]> {
   const queues: QueueCursor[] = keys.map((key) => ({ key, items: [], next: 0, exhausted: false }));
   const budget = { pages: MAX_PAGES, seen: 0 };
   const assigned: string[] = [];
-  for (;;) {
-    const free = [...agents.values()].filter(hasFreeSlot);
-    if (free.length === 0) break;
+  // Free agents only become fewer during a drain: a queue nobody free can serve stays so, and
+  // the free list is re-checked only on the agents an assignment took a slot of.
+  let free = [...agents.values()].filter(hasFreeSlot);
+  const unservable = new Set<string>();
+  const anyCapable = new Map<string, boolean>();
+  while (free.length > 0) {
     // The heads of the queues some free agent can serve; the first in queue order goes first.
     let best: QueueCursor | undefined;
     let bestTask: TaskRecord | undefined;
     for (const q of queues) {
-      if (!servable(q.key, free, agents)) continue;
+      if (unservable.has(q.key)) continue;
+      if (!servable(q.key, free, agents, anyCapable)) {
+        unservable.add(q.key);
+        continue;
+      }
       const head = await headOf(s, q, budget);
       if (head && (!bestTask || queueOrderKey(head) < queueOrderKey(bestTask))) {
         best = q;
@@ -67,7 +74,11 @@ export async function drainQueue(s: CoreServices): Promise<string[]> {
     }
     if (!best || !bestTask) break;
     best.next += 1;
-    if (await assignFromQueue(s, bestTask, free, agents)) assigned.push(bestTask.task_id);
+    const targets = await assignFromQueue(s, bestTask, free, agents);
+    if (targets.length > 0) {
+      assigned.push(bestTask.task_id);
+      free = free.map((a) => agents.get(a.agent_id) ?? a).filter(hasFreeSlot);
+    }
   }
   s.telemetry.metric(METRICS.queueDepth, budget.seen, 'Count');
   return assigned;
@@ -91,49 +102,62 @@ async function headOf(
   return q.items[0];
 }
 
-/** Tries one queued task on the free agents; true when this call assigned it. */
+/** Tries one queued task on the free agents; the agents this call assigned it to (none: not assigned). */
 async function assignFromQueue(
   s: CoreServices,
   task: TaskRecord,
   free: readonly AgentRecord[],
   agents: Map<string, AgentRecord>,
-): Promise<boolean> {
-  if (task.status !== 'queued') return false;
+): Promise<readonly string[]> {
+  if (task.status !== 'queued') return NONE;
   if (awaitsFirstDecision(task) && s.clock.now() - Date.parse(task.updated_at) < IN_FLIGHT_GRACE_MS)
-    return false;
+    return NONE;
   const candidates = drainCandidates(task, free, agents);
-  if (candidates.length === 0) return false;
-  if (task.dependencies.length > 0 && !(await dependenciesReady(s, task))) return false;
+  if (candidates.length === 0) return NONE;
+  if (task.dependencies.length > 0 && !(await dependenciesReady(s, task))) return NONE;
   const routed = decideByRules(
     routingRequest(task, candidates),
     task.pinned_agent ? 'direct:drain' : 'drain',
   );
   if (routed.decision.action !== 'assign_task' && routed.decision.action !== 'delegate_coordination')
-    return false;
+    return NONE;
   routed.decision.reasoning = `from the queue: ${routed.decision.reasoning}`;
   if (task.pinned_agent) routed.router = 'direct';
   try {
     const result = await executeDecision(s, task, routed, { onNoSlot: 'skip', snapshot: agents });
-    return result.status === 'assigned' && !result.duplicate;
+    return result.status === 'assigned' && !result.duplicate ? result.assigned_agents : NONE;
   } catch (err) {
     s.logger.warn('drain: could not assign a queued task; it stays queued', {
       task_id: task.task_id,
       error: errorMessage(err),
     });
-    return false;
+    return NONE;
   }
 }
 
-/** True when some free agent could take tasks of this queue (by capability or pinning). */
-function servable(key: string, free: readonly AgentRecord[], all: ReadonlyMap<string, AgentRecord>): boolean {
+const NONE: readonly string[] = [];
+
+/**
+ * True when some free agent could take tasks of this queue (by capability or pinning).
+ * `anyCapable` caches, per queue, whether any registered agent has its capabilities.
+ */
+function servable(
+  key: string,
+  free: readonly AgentRecord[],
+  all: ReadonlyMap<string, AgentRecord>,
+  anyCapable: Map<string, boolean>,
+): boolean {
   const caps = queueKeyCapabilities(key);
   if (!caps) return free.some((a) => `agent:${a.agent_id}` === key);
   if (free.some((a) => isCapable(a, caps))) return true;
   // Nobody registered can do it: a free coordination agent may take it (delegation).
-  return (
-    free.some((a) => a.capabilities.includes(COORDINATION_CAPABILITY)) &&
-    ![...all.values()].some((a) => isCapable(a, caps))
-  );
+  if (!free.some((a) => a.capabilities.includes(COORDINATION_CAPABILITY))) return false;
+  let capable = anyCapable.get(key);
+  if (capable === undefined) {
+    capable = [...all.values()].some((a) => isCapable(a, caps));
+    anyCapable.set(key, capable);
+  }
+  return !capable;
 }
 
 /**
