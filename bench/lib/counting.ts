@@ -16,6 +16,8 @@ export const STORE_METHODS = [
   'listQueueKeys',
   'listPendingOutbox',
   'listOverdue',
+  'claimAgentSlot',
+  'releaseAgentSlot',
 ] as const;
 export type StoreMethod = (typeof STORE_METHODS)[number];
 export type StoreCounts = Record<StoreMethod, number>;
@@ -31,6 +33,8 @@ export const zeroStoreCounts = (): StoreCounts => ({
   listQueueKeys: 0,
   listPendingOutbox: 0,
   listOverdue: 0,
+  claimAgentSlot: 0,
+  releaseAgentSlot: 0,
 });
 
 export function totalOf(counts: StoreCounts): number {
@@ -50,8 +54,22 @@ export class CountingStore implements StateStore {
   /** Any method called on the store that is not part of the port (a scan would show up here). */
   readonly other = new Map<string, number>();
 
+  readonly claimAgentSlot?: StateStore['claimAgentSlot'];
+  readonly releaseAgentSlot?: StateStore['releaseAgentSlot'];
+
   constructor(readonly inner: StateStore) {
     this.name = `counting(${inner.name})`;
+    const { claimAgentSlot: claim, releaseAgentSlot: release } = inner;
+    if (claim && release) {
+      this.claimAgentSlot = (a, t, stamp, force) => {
+        this.counts.claimAgentSlot += 1;
+        return claim.call(inner, a, t, stamp, force);
+      };
+      this.releaseAgentSlot = (a, t, stamp) => {
+        this.counts.releaseAgentSlot += 1;
+        return release.call(inner, a, t, stamp);
+      };
+    }
   }
 
   snapshot(): StoreCounts {

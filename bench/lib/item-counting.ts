@@ -27,8 +27,23 @@ export class ItemCountingStore implements StateStore {
   /** Measure the JSON size of every record read (slow: leave off while timing). */
   measureBytes = false;
 
+  readonly claimAgentSlot?: StateStore['claimAgentSlot'];
+  readonly releaseAgentSlot?: StateStore['releaseAgentSlot'];
+
   constructor(readonly inner: StateStore) {
     this.name = inner.name;
+    // Atomic slot changes read nothing for the core (the agent they return is the write's answer).
+    const { claimAgentSlot: claim, releaseAgentSlot: release } = inner;
+    if (claim && release) {
+      this.claimAgentSlot = (a, t, stamp, force) => (
+        this.call('claimAgentSlot'),
+        claim.call(inner, a, t, stamp, force)
+      );
+      this.releaseAgentSlot = (a, t, stamp) => (
+        this.call('releaseAgentSlot'),
+        release.call(inner, a, t, stamp)
+      );
+    }
   }
 
   async listQueue(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {

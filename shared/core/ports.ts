@@ -55,7 +55,40 @@ export interface StateStore {
   listPendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>>;
   /** Assigned tasks whose `deadline_at` is before `before`, earliest first, at most `limit` per page. */
   listOverdue(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>>;
+
+  // Atomic slot changes (optional; a store implements both or neither). A claim or release is
+  // one conditional write in the store, with no read of the agent first and no version to
+  // match, so concurrent claims on one agent do not conflict: each gets a slot while one is
+  // free, then "full". Both bump `version` and set `updated_at`/`ttl` from `stamp`, keeping
+  // `active_tasks` equal to the length of `active_task_ids`, like every write of the agent.
+  // Without them the registry runs its optimistic read-modify-write loop over `putAgent`.
+
+  /**
+   * Adds the task to the agent's slots when the agent is `available` with a free slot (any
+   * status and load with `force`). Idempotent: a task already holding a slot is `claimed`
+   * without a write. `claimed: false`: no slot (the agent as stored). Undefined: no such agent.
+   */
+  claimAgentSlot?(
+    agentId: string,
+    taskId: string,
+    stamp: WriteStamp,
+    force: boolean,
+  ): Promise<SlotClaim | undefined>;
+  /** Takes the task off the agent's slots (no write when it holds none); undefined: no such agent. */
+  releaseAgentSlot?(agentId: string, taskId: string, stamp: WriteStamp): Promise<AgentRecord | undefined>;
   close?(): Promise<void>;
+}
+
+/** `updated_at` and `ttl` of a record written by an atomic change. */
+export interface WriteStamp {
+  updatedAt: string;
+  ttl: number;
+}
+
+/** What an atomic claim did: the agent as stored after it, and whether the task holds a slot on it. */
+export interface SlotClaim {
+  agent: AgentRecord;
+  claimed: boolean;
 }
 
 /** One page of a listing; `cursor` is set when there may be more. */

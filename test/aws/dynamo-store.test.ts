@@ -47,14 +47,14 @@ function countingClient(): { doc: DynamoDBDocumentClient; itemsRead: () => numbe
 describeStateStore('dynamodb (dynalite)', async () => {
   const table = await dynalite.createTable();
   const { doc, itemsRead } = countingClient();
-  return { store: new DynamoStateStore(doc, table), itemsRead };
+  return { store: new DynamoStateStore(doc, table), itemsRead, atomicSlots: true };
 });
 
 // The shard count is an option (fewer make local emulator runs faster); the contract holds for any.
 describeStateStore('dynamodb (dynalite, 3 shards)', async () => {
   const table = await dynalite.createTable();
   const { doc, itemsRead } = countingClient();
-  return { store: new DynamoStateStore(doc, table, { shards: 3 }), itemsRead };
+  return { store: new DynamoStateStore(doc, table, { shards: 3 }), itemsRead, atomicSlots: true };
 });
 
 describe('DynamoStateStore key design', () => {

@@ -5,7 +5,7 @@ import { LevelStateStore } from '../../shared/adapters/local/level-store';
 import { MemoryStateStore } from '../../shared/adapters/local/memory-store';
 import { describeStateStore } from '../support/state-store.contract';
 
-describeStateStore('memory', async () => ({ store: new MemoryStateStore() }));
+describeStateStore('memory', async () => ({ store: new MemoryStateStore(), atomicSlots: true }));
 
 describeStateStore('level (embedded)', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ac-level-'));

@@ -73,6 +73,33 @@ export class RecordingBus implements EventBus {
   }
 }
 
+/**
+ * The store's atomic slot changes when it has them, each preceded by `before` and followed by
+ * `after` (a fault after the write landed), so the fault suite runs the path the core takes.
+ */
+export function forwardAtomicSlots(
+  inner: StateStore,
+  before: () => void | Promise<void>,
+  after: () => void = () => undefined,
+): Pick<StateStore, 'claimAgentSlot' | 'releaseAgentSlot'> {
+  const { claimAgentSlot: claim, releaseAgentSlot: release } = inner;
+  if (!claim || !release) return {};
+  return {
+    claimAgentSlot: async (a, t, stamp, force) => {
+      await before();
+      const result = await claim.call(inner, a, t, stamp, force);
+      after();
+      return result;
+    },
+    releaseAgentSlot: async (a, t, stamp) => {
+      await before();
+      const result = await release.call(inner, a, t, stamp);
+      after();
+      return result;
+    },
+  };
+}
+
 /** The store's index methods, each preceded by `before` (a yield, a fault, a crash step). */
 export function forwardIndexes(
   inner: StateStore,
@@ -106,8 +133,11 @@ export class InterleavingStore implements StateStore {
     Object.assign(
       this,
       forwardIndexes(inner, () => this.yieldSometimes()),
+      forwardAtomicSlots(inner, () => this.yieldSometimes()),
     );
   }
+  declare claimAgentSlot: StateStore['claimAgentSlot'];
+  declare releaseAgentSlot: StateStore['releaseAgentSlot'];
   private async yieldSometimes(): Promise<void> {
     if (this.random() < 0.5) await new Promise((r) => setImmediate(r));
   }
@@ -154,8 +184,17 @@ export class FaultyStore implements StateStore {
     Object.assign(
       this,
       forwardIndexes(inner, () => this.before(false)),
+      // An atomic change is not refused spuriously (no version to match); it may be throttled
+      // before, or its answer lost after it landed.
+      forwardAtomicSlots(
+        inner,
+        () => this.before(false),
+        () => this.after(),
+      ),
     );
   }
+  declare claimAgentSlot: StateStore['claimAgentSlot'];
+  declare releaseAgentSlot: StateStore['releaseAgentSlot'];
   private before(write: boolean): void {
     if (this.random() < this.rates.unavailableBefore) {
       this.injected += 1;
@@ -229,6 +268,7 @@ export class CrashSwitch {
       putTask: async (t, v) => (s.step(), inner.putTask(t, v)),
       listTasksByStatus: async (st, l) => (s.step(), inner.listTasksByStatus(st, l)),
       ...forwardIndexes(inner, () => s.step()),
+      ...forwardAtomicSlots(inner, () => s.step()),
     };
   }
   bus(inner: EventBus): EventBus {

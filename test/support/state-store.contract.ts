@@ -19,6 +19,8 @@ export interface StoreFixture {
    * does not grow with unrelated tasks; without it that part is skipped for the adapter.
    */
   itemsRead?: () => number;
+  /** The adapter changes slots atomically (`claimAgentSlot` / `releaseAgentSlot`): checked, and their contract run. */
+  atomicSlots?: boolean;
 }
 
 const at = (m: number) => new Date(Date.UTC(2026, 0, 1, 0, m)).toISOString();
@@ -52,6 +54,78 @@ export function describeStateStore(name: string, make: () => Promise<StoreFixtur
     });
     afterEach(async () => {
       await fixture.cleanup?.();
+    });
+
+    describe('atomic slots', () => {
+      const stamp = { updatedAt: at(30), ttl: 1234 };
+
+      test('the adapter implements both atomic slot methods exactly when its fixture says so', () => {
+        const has =
+          typeof store.claimAgentSlot === 'function' && typeof store.releaseAgentSlot === 'function';
+        expect(has).toBe(fixture.atomicSlots ?? false);
+        expect(typeof store.claimAgentSlot === 'function').toBe(typeof store.releaseAgentSlot === 'function');
+      });
+
+      test('concurrent claims on one agent: one slot each while free, then full; nothing conflicts', async () => {
+        if (!fixture.atomicSlots) return;
+        await store.putAgent(makeAgent({ agent_id: 'slots-1', max_concurrent_tasks: 3 }), null);
+        const claims = await Promise.all(
+          ['t1', 't2', 't3', 't4', 't5'].map((t) => store.claimAgentSlot!('slots-1', t, stamp, false)),
+        );
+        expect(claims.filter((c) => c?.claimed)).toHaveLength(3);
+        const agent = await store.getAgent('slots-1');
+        expect(agent?.active_task_ids).toHaveLength(3);
+        expect(agent?.active_tasks).toBe(3);
+        expect(agent?.version).toBe(4);
+        expect(agent?.updated_at).toBe(stamp.updatedAt);
+        expect(agent?.ttl).toBe(stamp.ttl);
+        const winners = claims.filter((c) => c?.claimed).map((c) => c!.agent.active_task_ids.at(-1));
+        expect([...agent!.active_task_ids].sort()).toEqual([...(winners as string[])].sort());
+        for (const c of claims.filter((c) => !c?.claimed)) expect(c?.agent.active_tasks).toBe(3);
+      });
+
+      test('a claim is idempotent, refused on an unavailable agent unless forced, undefined for no agent', async () => {
+        if (!fixture.atomicSlots) return;
+        await store.putAgent(makeAgent({ agent_id: 'slots-2', max_concurrent_tasks: 1 }), null);
+        expect((await store.claimAgentSlot!('slots-2', 'a', stamp, false))?.claimed).toBe(true);
+        const again = await store.claimAgentSlot!('slots-2', 'a', stamp, false);
+        expect(again?.claimed).toBe(true);
+        expect(again?.agent.active_task_ids).toEqual(['a']);
+        expect((await store.getAgent('slots-2'))?.version).toBe(2);
+        expect((await store.claimAgentSlot!('slots-2', 'b', stamp, false))?.claimed).toBe(false);
+        const forced = await store.claimAgentSlot!('slots-2', 'b', stamp, true);
+        expect(forced?.claimed).toBe(true);
+        expect(forced?.agent.active_task_ids).toEqual(['a', 'b']);
+        expect(forced?.agent.active_tasks).toBe(2);
+        await store.putAgent(makeAgent({ agent_id: 'slots-3', status: 'busy' }), null);
+        expect((await store.claimAgentSlot!('slots-3', 'c', stamp, false))?.claimed).toBe(false);
+        expect(await store.claimAgentSlot!('nobody', 'c', stamp, false)).toBeUndefined();
+      });
+
+      test('concurrent releases of one agent each take their own task off; a release of no slot writes nothing', async () => {
+        if (!fixture.atomicSlots) return;
+        await store.putAgent(
+          makeAgent({
+            agent_id: 'slots-4',
+            max_concurrent_tasks: 5,
+            active_task_ids: ['a', 'b', 'c', 'd'],
+            active_tasks: 4,
+          }),
+          null,
+        );
+        await Promise.all(['b', 'a', 'd'].map((t) => store.releaseAgentSlot!('slots-4', t, stamp)));
+        const agent = await store.getAgent('slots-4');
+        expect(agent?.active_task_ids).toEqual(['c']);
+        expect(agent?.active_tasks).toBe(1);
+        expect(agent?.version).toBe(4);
+        expect((await store.releaseAgentSlot!('slots-4', 'zzz', stamp))?.version).toBe(4);
+        expect(await store.releaseAgentSlot!('nobody', 'a', stamp)).toBeUndefined();
+        // A version-checked write after atomic ones sees their version.
+        await expect(store.putAgent({ ...agent!, version: 4 }, 3)).rejects.toBeInstanceOf(
+          ConditionFailedError,
+        );
+        await store.putAgent({ ...agent!, version: 5 }, 4);
+      });
     });
 
     test('a missing agent or task reads as undefined', async () => {

@@ -43,6 +43,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
   ConditionFailedError,
@@ -57,7 +58,7 @@ import {
   type TaskRecord,
   type TaskStatus,
 } from '../../core/model';
-import type { Page, StateStore } from '../../core/ports';
+import type { Page, SlotClaim, StateStore, WriteStamp } from '../../core/ports';
 
 /** Partition keys per sharded index: 32 keeps each under 1,000 WCU/s at 10,000 tasks/s (docs/performance.md). */
 export const SHARDS = 32;
@@ -85,6 +86,18 @@ const KEY_ATTRIBUTES = [
   'dpk',
   'dsk',
 ] as const;
+/** Attributes every atomic slot change sets: the count, the version, the write's stamp. */
+const SLOT_NAMES = {
+  '#ids': 'active_task_ids',
+  '#active': 'active_tasks',
+  '#v': 'version',
+  '#updated': 'updated_at',
+  '#ttl': 'ttl',
+};
+const SLOT_STAMP = '#active = #active + :one, #v = #v + :one, #updated = :updated, #ttl = :ttl';
+const slotValues = (stamp: WriteStamp) => ({ ':one': 1, ':updated': stamp.updatedAt, ':ttl': stamp.ttl });
+/** Position conflicts a release re-reads past (only concurrent releases on one agent cause them). */
+const RELEASE_ATTEMPTS = 16;
 /** BatchGetItem takes at most 100 keys per request. */
 const BATCH_GET_MAX = 100;
 
@@ -222,6 +235,91 @@ export class DynamoStateStore implements StateStore {
       { ...agent, ...agentKey(agent.agent_id), ...agentIndexKeys(agent, this.shards) },
       expectedVersion,
       `agent ${agent.agent_id}`,
+    );
+  }
+
+  /**
+   * One UpdateItem: appends the task to `active_task_ids` under a condition (the agent exists,
+   * does not hold the task, and unless `force` is available with `active_tasks <
+   * max_concurrent_tasks`). DynamoDB applies concurrent updates of one item one after another,
+   * so concurrent claims never conflict: each gets a slot while one is free. A failed condition
+   * reads the agent (consistent) to tell "full" from "already held" from "no such agent".
+   */
+  async claimAgentSlot(
+    agentId: string,
+    taskId: string,
+    stamp: WriteStamp,
+    force: boolean,
+  ): Promise<SlotClaim | undefined> {
+    const names: Record<string, string> = { ...SLOT_NAMES };
+    const values: Record<string, unknown> = { ...slotValues(stamp), ':task': taskId, ':added': [taskId] };
+    let condition = 'attribute_exists(pk) AND NOT contains(#ids, :task)';
+    if (!force) {
+      condition += ' AND #status = :available AND #active < #max';
+      Object.assign(names, { '#status': 'status', '#max': 'max_concurrent_tasks' });
+      values[':available'] = 'available';
+    }
+    try {
+      const out = await this.call(
+        () =>
+          this.doc.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: agentKey(agentId),
+              UpdateExpression: `SET #ids = list_append(#ids, :added), ${SLOT_STAMP}`,
+              ConditionExpression: condition,
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
+              ReturnValues: 'ALL_NEW',
+            }),
+          ),
+        `agent ${agentId}`,
+      );
+      return { agent: strip<AgentRecord>(out.Attributes ?? {}), claimed: true };
+    } catch (err) {
+      if (!(err instanceof ConditionFailedError)) throw err;
+      const agent = await this.getAgent(agentId);
+      return agent && { agent, claimed: agent.active_task_ids.includes(taskId) };
+    }
+  }
+
+  /**
+   * Removes the task from `active_task_ids` by position, on the condition that the position
+   * still holds it (lists have no remove-by-value): claims only append, so only a concurrent
+   * release of an earlier slot of the same agent moves it, and then the position is read again.
+   */
+  async releaseAgentSlot(
+    agentId: string,
+    taskId: string,
+    stamp: WriteStamp,
+  ): Promise<AgentRecord | undefined> {
+    for (let attempt = 0; attempt < RELEASE_ATTEMPTS; attempt++) {
+      const agent = await this.getAgent(agentId);
+      const at = agent?.active_task_ids.indexOf(taskId) ?? -1;
+      if (!agent || at < 0) return agent;
+      try {
+        const out = await this.call(
+          () =>
+            this.doc.send(
+              new UpdateCommand({
+                TableName: this.tableName,
+                Key: agentKey(agentId),
+                UpdateExpression: `REMOVE #ids[${at}] SET ${SLOT_STAMP.replace('#active + :one', '#active - :one')}`,
+                ConditionExpression: `#ids[${at}] = :task`,
+                ExpressionAttributeNames: SLOT_NAMES,
+                ExpressionAttributeValues: { ...slotValues(stamp), ':task': taskId },
+                ReturnValues: 'ALL_NEW',
+              }),
+            ),
+          `agent ${agentId}`,
+        );
+        return strip<AgentRecord>(out.Attributes ?? {});
+      } catch (err) {
+        if (!(err instanceof ConditionFailedError)) throw err;
+      }
+    }
+    throw new ConditionFailedError(
+      `agent ${agentId}: its slots kept moving during ${RELEASE_ATTEMPTS} releases`,
     );
   }
 

@@ -15,7 +15,7 @@ import {
   type TaskRecord,
   type TaskStatus,
 } from '../../core/model';
-import type { Page, StateStore } from '../../core/ports';
+import type { Page, SlotClaim, StateStore, WriteStamp } from '../../core/ports';
 import { SortedKeys } from './sorted-keys';
 
 /** Index entries end with the task id after a separator that sorts before any id character. */
@@ -49,6 +49,33 @@ export class MemoryStateStore implements StateStore {
     );
     if (!this.agents.has(agent.agent_id)) this.agentIds.add(agent.agent_id);
     this.agents.set(agent.agent_id, keep(agent));
+  }
+
+  /** Atomic by construction: the check and the change run in one synchronous step. */
+  async claimAgentSlot(
+    agentId: string,
+    taskId: string,
+    stamp: WriteStamp,
+    force: boolean,
+  ): Promise<SlotClaim | undefined> {
+    const agent = this.agents.get(agentId);
+    if (!agent) return undefined;
+    const next = withSlotClaimed(agent, taskId, stamp, force);
+    if (!next) return { agent, claimed: agent.active_task_ids.includes(taskId) };
+    this.agents.set(agentId, keep(next));
+    return { agent: next, claimed: true };
+  }
+
+  async releaseAgentSlot(
+    agentId: string,
+    taskId: string,
+    stamp: WriteStamp,
+  ): Promise<AgentRecord | undefined> {
+    const agent = this.agents.get(agentId);
+    const next = agent && withSlotReleased(agent, taskId, stamp);
+    if (!next) return agent;
+    this.agents.set(agentId, keep(next));
+    return next;
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
@@ -134,6 +161,49 @@ function sortedFor<K>(map: Map<K, SortedKeys>, key: K): SortedKeys {
   let keys = map.get(key);
   if (!keys) map.set(key, (keys = new SortedKeys()));
   return keys;
+}
+
+/**
+ * The agent after an atomic claim of a slot for the task, or undefined when there is nothing to
+ * write: the task holds a slot already, or (unless `force`) the agent is not available or full.
+ * Shared by the embedded stores, which apply it in one step.
+ */
+export function withSlotClaimed(
+  agent: AgentRecord,
+  taskId: string,
+  stamp: WriteStamp,
+  force: boolean,
+): AgentRecord | undefined {
+  if (agent.active_task_ids.includes(taskId)) return undefined;
+  if (!force && (agent.status !== 'available' || agent.active_tasks >= agent.max_concurrent_tasks))
+    return undefined;
+  const ids = [...agent.active_task_ids, taskId];
+  return {
+    ...agent,
+    active_task_ids: ids,
+    active_tasks: ids.length,
+    version: agent.version + 1,
+    updated_at: stamp.updatedAt,
+    ttl: stamp.ttl,
+  };
+}
+
+/** The agent after an atomic release of the task's slot, or undefined when it holds none. */
+export function withSlotReleased(
+  agent: AgentRecord,
+  taskId: string,
+  stamp: WriteStamp,
+): AgentRecord | undefined {
+  if (!agent.active_task_ids.includes(taskId)) return undefined;
+  const ids = agent.active_task_ids.filter((id) => id !== taskId);
+  return {
+    ...agent,
+    active_task_ids: ids,
+    active_tasks: ids.length,
+    version: agent.version + 1,
+    updated_at: stamp.updatedAt,
+    ttl: stamp.ttl,
+  };
 }
 
 /** The version check every adapter applies; exported so adapters word conflicts alike. */

@@ -7,7 +7,7 @@
  */
 import { ConditionFailedError } from '../errors';
 import type { AgentRecord, TaskRecord, TaskStatus } from '../model';
-import type { Clock, Page, StateStore } from '../ports';
+import type { Clock, Page, SlotClaim, StateStore } from '../ports';
 
 const MAX_CAS_ATTEMPTS = 12;
 /** For changes that only give something back (a slot): at most about 3 s of backoff in all. */
@@ -175,6 +175,33 @@ export class VersionedRecords {
       PERSISTENT_CAS_ATTEMPTS,
       PERSISTENT_BACKOFF_MS,
     ) as Promise<AgentRecord | undefined>;
+  }
+
+  /** True when the store changes slots atomically (`claimAgentSlot` / `releaseAgentSlot`). */
+  get atomicSlots(): boolean {
+    return (
+      typeof this.store.claimAgentSlot === 'function' && typeof this.store.releaseAgentSlot === 'function'
+    );
+  }
+
+  /** The store's atomic claim (only when `atomicSlots`). */
+  async claimSlotAtomically(agentId: string, taskId: string, force: boolean): Promise<SlotClaim | undefined> {
+    this.stats.writes += 1;
+    const result = await this.store.claimAgentSlot!(agentId, taskId, this.stamp(), force);
+    if (result?.claimed) this.onAgent?.(result.agent);
+    return result;
+  }
+
+  /** The store's atomic release (only when `atomicSlots`). */
+  async releaseSlotAtomically(agentId: string, taskId: string): Promise<AgentRecord | undefined> {
+    this.stats.writes += 1;
+    const agent = await this.store.releaseAgentSlot!(agentId, taskId, this.stamp());
+    if (agent) this.onAgent?.(agent);
+    return agent;
+  }
+
+  private stamp(): { updatedAt: string; ttl: number } {
+    return { updatedAt: this.nowIso(), ttl: this.ttl() };
   }
 
   /** Creates or updates an agent in one optimistic loop. */

@@ -108,6 +108,12 @@ export class Registry {
     taskId: string,
     options: ClaimOptions = {},
   ): Promise<AgentRecord | undefined> {
+    if (this.records.atomicSlots) {
+      // One conditional write in the store: concurrent claims on this agent do not conflict.
+      const result = await this.records.claimSlotAtomically(agentId, taskId, options.force ?? false);
+      if (result && options.snapshot) options.snapshot.set(agentId, result.agent);
+      return result?.claimed ? result.agent : undefined;
+    }
     let ok = false;
     const updated = await this.records.updateAgent(
       agentId,
@@ -132,6 +138,11 @@ export class Registry {
 
   /** Frees the task's slot on the agent; `snapshot` (see `claimSlot`) is kept current. */
   async releaseSlot(agentId: string, taskId: string, snapshot?: Map<string, AgentRecord>): Promise<void> {
+    if (this.records.atomicSlots) {
+      const updated = await this.records.releaseSlotAtomically(agentId, taskId);
+      if (updated && snapshot?.has(agentId)) snapshot.set(agentId, updated);
+      return;
+    }
     // A release only gives back: it keeps trying under contention, since a slot given up on
     // here stays held until a sweep reconciles it.
     const updated = await this.records.updateAgentPersistently(agentId, (a) => {

@@ -12,8 +12,26 @@ export class ObservedStore implements StateStore {
   readonly name: string;
   private readonly listeners = new Set<(change: StoreChange) => void>();
 
+  readonly claimAgentSlot?: StateStore['claimAgentSlot'];
+  readonly releaseAgentSlot?: StateStore['releaseAgentSlot'];
+
   constructor(readonly inner: StateStore) {
     this.name = inner.name;
+    // The inner store's atomic slot changes stay atomic through the decorator (and are seen).
+    const claim = inner.claimAgentSlot?.bind(inner);
+    const release = inner.releaseAgentSlot?.bind(inner);
+    if (claim && release) {
+      this.claimAgentSlot = async (agentId, taskId, stamp, force) => {
+        const result = await claim(agentId, taskId, stamp, force);
+        if (result?.claimed) this.emit({ kind: 'agent', record: result.agent });
+        return result;
+      };
+      this.releaseAgentSlot = async (agentId, taskId, stamp) => {
+        const agent = await release(agentId, taskId, stamp);
+        if (agent) this.emit({ kind: 'agent', record: agent });
+        return agent;
+      };
+    }
   }
 
   /** Listeners run synchronously after the write succeeded; a throwing listener is ignored. */
