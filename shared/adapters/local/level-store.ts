@@ -5,7 +5,7 @@
  * serialised per key inside the process (LevelDB allows one process per directory).
  *
  * Keys: `a/<agent_id>` agent records, `t/<task_id>` task records, and index entries written in
- * the same atomic batch as their task, so every listing is one range read of its page:
+ * the same atomic batch as their task (so a crash leaves a task and its entries agreeing):
  *   `s/<status>/<queue order>`              per status, in queue order
  *   `q/<queue key>\0<queue order>`          queued tasks per queue (`queueKeyOf`), in queue order
  *   `k/<queue key>`                         the queue keys ever used (listQueueKeys skips empty ones)
@@ -15,8 +15,13 @@
  *
  * The process owns its directory (LevelDB's LOCK), so it can keep what it wrote: every agent
  * and the most recent tasks are held in memory (records are immutable values, deep-frozen under
- * jest), reads are served from there and every write goes to LevelDB before the cache is
- * updated. The queue keys in use are counted in memory too.
+ * jest), reads are served from there and every write goes to LevelDB before memory is
+ * updated. The index entries are held in memory too (`SortedKeys` per index, loaded at open with
+ * one range read per prefix, changed only once the task's batch is written), so a listing reads
+ * its page of entries from memory and then its tasks from the cache or with one multi-get. The
+ * ids of every task on disk (the `s/` entries' values) are held as well, so looking up an id no
+ * task has (the idempotency check of a create) does not read the disk: about 50-100 bytes per
+ * task for its `s/` entry and id, besides its other entries while they exist.
  */
 import { ClassicLevel } from 'classic-level';
 import { StoreUnavailableError } from '../../core/errors';
@@ -29,6 +34,7 @@ import {
 } from '../../core/model';
 import type { Page, StateStore } from '../../core/ports';
 import { check } from './memory-store';
+import { SortedKeys } from './sorted-keys';
 
 export interface LevelStoreOptions {
   /** fsync every write (survives power loss, not only a process crash). Default false. */
@@ -43,8 +49,15 @@ export class LevelStateStore implements StateStore {
   private readonly locks = new Map<string, Promise<void>>();
   private readonly agents = new Map<string, AgentRecord>();
   private readonly tasks = new Map<string, TaskRecord>();
-  /** Queued tasks per queue key. */
-  private readonly queued = new Map<string, number>();
+  /** Every task id on disk, or whose write may have reached it: an id not here has no record. */
+  private readonly taskIds = new Set<string>();
+  /** The index entries, each held as its key after its prefix (a page's cursor). */
+  private readonly byStatus = new Map<string, SortedKeys>(); // s/<status>/ -> queue order
+  private readonly queues = new Map<string, SortedKeys>(); // q/<queue key>\0 -> queue order
+  private readonly pendingOutbox = new SortedKeys(); // o/ -> task id
+  private readonly deadlines = new SortedKeys(); // d/ -> deadline \0 task id
+  /** Entry keys whose task id is not what `idOf` reads from them (never, for valid ids): key -> id. */
+  private readonly unusualIds = new Map<string, string>();
 
   private constructor(
     readonly location: string,
@@ -71,15 +84,37 @@ export class LevelStateStore implements StateStore {
     return store;
   }
 
-  /** Loads every agent and counts the queues (one range read each). */
+  /** Loads every agent and every index entry (one range read per prefix). */
   private async warm(): Promise<void> {
     for await (const value of this.db.values({ gt: 'a/', lt: 'a0' })) {
       const agent = keep(JSON.parse(value) as AgentRecord);
       this.agents.set(agent.agent_id, agent);
     }
-    for await (const key of this.db.keys({ gt: 'q/', lt: 'q0' })) {
-      const queueKey = key.slice(2, key.indexOf(SEP));
-      this.queued.set(queueKey, (this.queued.get(queueKey) ?? 0) + 1);
+    await this.scan('s/', 's0', (key, id) => {
+      const slash = key.indexOf('/', 2);
+      this.taskIds.add(id);
+      this.keepId(sortedFor(this.byStatus, key.slice(2, slash)), key.slice(slash + 1), id);
+    });
+    await this.scan('q/', 'q0', (key, id) => {
+      // The last separator: a queue order has none (ISO time, identifier), a queue key might.
+      const sep = key.lastIndexOf(SEP);
+      this.keepId(sortedFor(this.queues, key.slice(2, sep)), key.slice(sep + 1), id);
+    });
+    await this.scan('o/', 'o0', (key, id) => this.keepId(this.pendingOutbox, key.slice(2), id));
+    await this.scan('d/', 'd0', (key, id) => this.keepId(this.deadlines, key.slice(2), id));
+  }
+
+  /** One range read, in batches. */
+  private async scan(gt: string, lt: string, each: (key: string, value: string) => void): Promise<void> {
+    const iterator = this.db.iterator({ gt, lt });
+    try {
+      for (;;) {
+        const entries = await iterator.nextv(1000);
+        if (entries.length === 0) break;
+        for (const [key, value] of entries) each(key, value);
+      }
+    } finally {
+      await iterator.close();
     }
   }
 
@@ -108,15 +143,17 @@ export class LevelStateStore implements StateStore {
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
     const cached = this.tasks.get(taskId);
     if (cached) return cached;
+    if (!this.taskIds.has(taskId)) return undefined;
     const task = await this.read<TaskRecord>(`t/${taskId}`);
-    if (task) this.remember(keep(task));
-    return task;
+    return task ? this.remember(keep(task)) : undefined;
   }
 
   async putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
     const key = `t/${task.task_id}`;
     await this.withLock(key, async () => {
-      const stored = this.tasks.get(task.task_id) ?? (await this.read<TaskRecord>(key));
+      const stored =
+        this.tasks.get(task.task_id) ??
+        (this.taskIds.has(task.task_id) ? await this.read<TaskRecord>(key) : undefined);
       check(stored?.version, expectedVersion, task.version, `task ${task.task_id}`);
       const batch = this.db.batch();
       const entries = indexEntries(task);
@@ -126,65 +163,115 @@ export class LevelStateStore implements StateStore {
           if (!(old in entries) && !old.startsWith('k/')) batch.del(old);
       for (const [entry, value] of Object.entries(entries)) batch.put(entry, value);
       batch.put(key, JSON.stringify(task));
+      // Before the write: should it fail having reached the disk after all, the id still reads from there.
+      this.taskIds.add(task.task_id);
       await batch.write({ sync: this.options.sync ?? false });
-      if (stored?.status === 'queued') this.count(queueKeyOf(stored), -1);
-      if (task.status === 'queued') this.count(queueKeyOf(task), +1);
+      if (stored) this.unindex(stored);
+      this.index(task);
+      this.tasks.delete(task.task_id);
       this.remember(keep(task));
     });
   }
 
   async listTasksByStatus(status: TaskStatus, limit = 100): Promise<TaskRecord[]> {
-    const ids: string[] = [];
-    for await (const id of this.db.values({ gt: `s/${status}/`, lt: `s/${status}0`, limit })) ids.push(id);
-    return this.tasksById(ids);
+    const entries = this.byStatus.get(status)?.page(rangeLimit(limit)) ?? [];
+    return this.tasksById(entries.map((entry) => this.idOf(entry)));
   }
 
   async listQueue(queueKey: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
-    return this.page(`q/${queueKey}${SEP}`, `q/${queueKey}${SEP_END}`, limit, cursor);
+    return this.page(this.queues.get(queueKey), limit, cursor);
   }
 
   async listQueueKeys(): Promise<string[]> {
-    return [...this.queued.entries()].filter(([, n]) => n > 0).map(([key]) => key);
+    return [...this.queues.entries()].filter(([, keys]) => keys.size > 0).map(([key]) => key);
   }
 
   async listPendingOutbox(limit: number, cursor?: string): Promise<Page<TaskRecord>> {
-    return this.page('o/', 'o0', limit, cursor);
+    return this.page(this.pendingOutbox, limit, cursor);
   }
 
   async listOverdue(before: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
-    return this.page('d/', `d/${before}`, limit, cursor);
+    return this.page(this.deadlines, limit, cursor, before);
   }
 
-  /** One range read of index entries (`prefix` + cursor exclusive, up to `end`), then their tasks. */
-  private async page(prefix: string, end: string, limit: number, cursor?: string): Promise<Page<TaskRecord>> {
-    const entries = await this.db
-      .iterator({ gt: cursor === undefined ? prefix : `${prefix}${cursor}`, lt: end, limit })
-      .all();
-    const items = await this.tasksById(entries.map(([, id]) => id));
+  /**
+   * A page of an index's entries (after the cursor, before `before`, both exclusive) from
+   * memory, then their tasks; the cursor is the last entry, as the range read's key after its
+   * prefix was.
+   */
+  private async page(
+    index: SortedKeys | undefined,
+    limit: number,
+    cursor?: string,
+    before?: string,
+  ): Promise<Page<TaskRecord>> {
+    const entries = index?.page(rangeLimit(limit), cursor, before) ?? [];
+    const items = await this.tasksById(entries.map((entry) => this.idOf(entry)));
     const last = entries[entries.length - 1];
-    return entries.length === limit && last ? { items, cursor: last[0].slice(prefix.length) } : { items };
+    return entries.length === limit && last !== undefined ? { items, cursor: last } : { items };
   }
 
   /** Tasks by id, in order, from memory where it has them and one multi-get for the rest. */
   private async tasksById(ids: readonly string[]): Promise<TaskRecord[]> {
-    const missing = ids.filter((id) => !this.tasks.has(id));
+    // Taken before the multi-get: what it reads may push these out of the cache.
+    const found = ids.map((id) => this.tasks.get(id));
+    const missing = ids.filter((_, i) => found[i] === undefined);
     if (missing.length > 0) {
+      const read = new Map<string, TaskRecord>();
       const values = await this.db.getMany(missing.map((id) => `t/${id}`));
-      for (const v of values) if (typeof v === 'string') this.remember(keep(JSON.parse(v) as TaskRecord));
+      for (const v of values)
+        if (typeof v === 'string') {
+          const task = this.remember(keep(JSON.parse(v) as TaskRecord));
+          read.set(task.task_id, task);
+        }
+      for (let i = 0; i < ids.length; i++) found[i] ??= read.get(ids[i]!);
     }
-    return ids.map((id) => this.tasks.get(id)).filter((t): t is TaskRecord => t !== undefined);
+    return found.filter((t): t is TaskRecord => t !== undefined);
   }
 
-  /** Keeps a task in memory as the most recently used, dropping the least recently used past the cap. */
-  private remember(task: TaskRecord): void {
+  /** The index entries of a task, in memory (once its batch is written). */
+  private index(task: TaskRecord): void {
+    const order = queueOrderKey(task);
+    this.keepId(sortedFor(this.byStatus, task.status), order, task.task_id);
+    if (task.status === 'queued') this.keepId(sortedFor(this.queues, queueKeyOf(task)), order, task.task_id);
+    if (task.outbox.length > 0) this.keepId(this.pendingOutbox, task.task_id, task.task_id);
+    if (task.status === 'assigned' && task.deadline_at)
+      this.keepId(this.deadlines, `${task.deadline_at}${SEP}${task.task_id}`, task.task_id);
+  }
+
+  private unindex(task: TaskRecord): void {
+    const order = queueOrderKey(task);
+    this.byStatus.get(task.status)?.delete(order);
+    if (task.status === 'queued') this.queues.get(queueKeyOf(task))?.delete(order);
+    if (task.outbox.length > 0) this.pendingOutbox.delete(task.task_id);
+    if (task.status === 'assigned' && task.deadline_at)
+      this.deadlines.delete(`${task.deadline_at}${SEP}${task.task_id}`);
+  }
+
+  /** Adds an index entry to memory, remembering its task id when `idOf` would not find it. */
+  private keepId(index: SortedKeys, entry: string, id: string): void {
+    index.add(entry);
+    if (idOf(entry) !== id) this.unusualIds.set(entry, id);
+  }
+
+  /** The task id of an index entry (its disk value). */
+  private idOf(entry: string): string {
+    return (this.unusualIds.size > 0 ? this.unusualIds.get(entry) : undefined) ?? idOf(entry);
+  }
+
+  /**
+   * Keeps a task in memory as the most recently used, dropping the least recently used past the
+   * cap, and returns what memory holds for it: a record read from disk does not replace a newer
+   * one a write cached while the read was under way.
+   */
+  private remember(task: TaskRecord): TaskRecord {
+    const cached = this.tasks.get(task.task_id);
+    const kept = cached && cached.version >= task.version ? cached : task;
     this.tasks.delete(task.task_id);
-    this.tasks.set(task.task_id, task);
+    this.tasks.set(task.task_id, kept);
     const cap = this.options.cachedTasks ?? 20_000;
     while (this.tasks.size > cap) this.tasks.delete(this.tasks.keys().next().value!);
-  }
-
-  private count(queueKey: string, delta: number): void {
-    this.queued.set(queueKey, (this.queued.get(queueKey) ?? 0) + delta);
+    return kept;
   }
 
   private async read<T>(key: string): Promise<T | undefined> {
@@ -209,9 +296,28 @@ export class LevelStateStore implements StateStore {
   }
 }
 
-/** Sorts before and after any character of a queue key, id or timestamp. */
+/** Sorts before any character of a queue key, id or timestamp. */
 const SEP = '\u0000';
-const SEP_END = '\u0001';
+
+/**
+ * The task id an index entry (its key after its prefix) ends with: after the last `#` of a queue
+ * order (`s/`, `q/`), after the separator of a deadline entry (`d/`), the whole of an `o/` one.
+ * Task ids are identifiers (no `#`, no separator); entries of any other are kept in `unusualIds`.
+ */
+function idOf(entry: string): string {
+  return entry.slice(Math.max(entry.lastIndexOf('#'), entry.lastIndexOf(SEP)) + 1);
+}
+
+/** The number of entries a LevelDB range read with this `limit` returns at most (abstract-level's rule). */
+function rangeLimit(limit: number): number {
+  return Number.isInteger(limit) && limit >= 0 ? limit : Infinity;
+}
+
+function sortedFor(map: Map<string, SortedKeys>, key: string): SortedKeys {
+  let keys = map.get(key);
+  if (!keys) map.set(key, (keys = new SortedKeys()));
+  return keys;
+}
 
 /** The index entries of a task (key -> task id), all written in the task's batch. */
 function indexEntries(task: TaskRecord): Record<string, string> {
