@@ -4,6 +4,7 @@ import { BedrockLlmClient } from '../../shared/adapters/aws/bedrock-client';
 import { loadConfig } from '../../shared/core/config';
 import type { AgentView, RoutingRequest } from '../../shared/core/ports';
 import { DECISION_TOOL, SYSTEM_PROMPT } from '../../shared/core/routing/prompt';
+import { decideByRules } from '../../shared/core/routing/rules-router';
 import { llmRouter } from '../../shared/runtime/routers';
 import { credentials, region } from './local-aws';
 import {
@@ -96,7 +97,8 @@ test('text instead of a tool use falls back to the rules with the reason recorde
   const { result } = await routeWith(() => textReply('I think npa should do it.'));
   expect(result.router).toBe('rules');
   expect(result.fallback_reason).toMatch(/^invalid_output: the model did not call the decision tool/);
-  expect(result.decision.target_agents).toEqual(['npa']);
+  // The rules' own pick for this request (two equally free agents: the task id decides).
+  expect(result.decision.target_agents).toEqual(decideByRules(request).decision.target_agents);
 });
 
 test('a reply that is not JSON falls back to the rules', async () => {
@@ -119,7 +121,8 @@ test('a decision naming only unknown agents is not executed: the rules decide', 
   const { result } = await routeWith(() => toolUseReply(DECISION_TOOL.name, decision(['evil-agent'])));
   expect(result.router).toBe('rules');
   expect(result.fallback_reason).toMatch(/^no_valid_target: .*evil-agent/);
-  expect(result.decision.target_agents).toEqual(['npa']);
+  // The rules' own pick for this request (two equally free agents: the task id decides).
+  expect(result.decision.target_agents).toEqual(decideByRules(request).decision.target_agents);
 });
 
 test('unknown agents are dropped from an otherwise valid decision', async () => {
