@@ -5,6 +5,7 @@
  * conflicts per request, and the invariants after quiescence (checked with the fault suite's
  * `checkInvariants`: no double assignment, slots equal the ledger, nothing lost).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { Coordinator } from '../../shared/core/coordinator/coordinator';
 import type { OutboundEvent } from '../../shared/core/model';
@@ -97,17 +98,29 @@ export async function measureConcurrency(
   let retries = 0;
   let queued = 0;
   // The agents: every accepted assignment (from a request or from a drain) is completed by
-  // the next worker that finishes a request, as a prompt agent would.
+  // the next worker that finishes a request, as a prompt agent would. An agent sees an
+  // assignment once the delivery that published it has returned: a bus takes milliseconds to
+  // deliver, while here the subscriber runs inside the publish, and an agent completing the task
+  // before the publisher's next write (clearing the outbox) is a race a real bus makes rare.
   const pending: Array<{ taskId: string; agentId: string }> = [];
+  const delivery = new AsyncLocalStorage<Array<{ taskId: string; agentId: string }>>();
   bus.inner.subscribe((e) => {
     if (e.type === 'Task Assignment' && e.target_agent)
-      pending.push({ taskId: e.task_id, agentId: e.target_agent });
+      (delivery.getStore() ?? pending).push({ taskId: e.task_id, agentId: e.target_agent });
   });
+  const handle = async (c: Coordinator, message: Record<string, unknown>) => {
+    const published: Array<{ taskId: string; agentId: string }> = [];
+    try {
+      return await delivery.run(published, () => c.handle(message));
+    } finally {
+      pending.push(...published);
+    }
+  };
   let completionRetries = 0;
   const completePending = async (c: Coordinator) => {
     for (let next = pending.shift(); next; next = pending.shift()) {
       for (let tries = 0; ; tries++) {
-        const [done] = await c.handle({
+        const [done] = await handle(c, {
           type: 'task_completion',
           task_id: next.taskId,
           agent_id: next.agentId,
@@ -128,7 +141,7 @@ export async function measureConcurrency(
       const started = performance.now();
       let result: { status?: string } | undefined;
       for (let tries = 0; tries < 50; tries++) {
-        const [o] = await c.handle({
+        const [o] = await handle(c, {
           type: 'coordination_request',
           task_id: taskId,
           task_type: POOL_CAPABILITY,

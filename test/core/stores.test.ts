@@ -12,6 +12,7 @@ describeStateStore('level (embedded)', async () => {
   const store = await LevelStateStore.open(dir);
   return {
     store,
+    atomicSlots: true,
     cleanup: async () => {
       await store.close();
       await rm(dir, { recursive: true, force: true });

@@ -32,8 +32,8 @@ import {
   type TaskRecord,
   type TaskStatus,
 } from '../../core/model';
-import type { Page, StateStore } from '../../core/ports';
-import { check } from './memory-store';
+import type { Page, SlotClaim, StateStore, WriteStamp } from '../../core/ports';
+import { check, withSlotClaimed, withSlotReleased } from './memory-store';
 import { SortedKeys } from './sorted-keys';
 
 export interface LevelStoreOptions {
@@ -135,9 +135,48 @@ export class LevelStateStore implements StateStore {
     await this.withLock(key, async () => {
       const stored = this.agents.get(agent.agent_id);
       check(stored?.version, expectedVersion, agent.version, `agent ${agent.agent_id}`);
-      await this.db.put(key, JSON.stringify(agent), { sync: this.options.sync ?? false });
-      this.agents.set(agent.agent_id, keep(agent));
+      await this.writeAgent(agent);
     });
+  }
+
+  /** Under the agent's lock: the check and the write are one step for every writer of this store. */
+  async claimAgentSlot(
+    agentId: string,
+    taskId: string,
+    stamp: WriteStamp,
+    force: boolean,
+  ): Promise<SlotClaim | undefined> {
+    let result: SlotClaim | undefined;
+    await this.withLock(`a/${agentId}`, async () => {
+      const agent = this.agents.get(agentId);
+      const next = agent && withSlotClaimed(agent, taskId, stamp, force);
+      if (!agent) return;
+      result = next
+        ? { agent: await this.writeAgent(next), claimed: true }
+        : { agent, claimed: agent.active_task_ids.includes(taskId) };
+    });
+    return result;
+  }
+
+  async releaseAgentSlot(
+    agentId: string,
+    taskId: string,
+    stamp: WriteStamp,
+  ): Promise<AgentRecord | undefined> {
+    let result: AgentRecord | undefined;
+    await this.withLock(`a/${agentId}`, async () => {
+      const agent = this.agents.get(agentId);
+      const next = agent && withSlotReleased(agent, taskId, stamp);
+      result = next ? await this.writeAgent(next) : agent;
+    });
+    return result;
+  }
+
+  private async writeAgent(agent: AgentRecord): Promise<AgentRecord> {
+    await this.db.put(`a/${agent.agent_id}`, JSON.stringify(agent), { sync: this.options.sync ?? false });
+    const kept = keep(agent);
+    this.agents.set(agent.agent_id, kept);
+    return kept;
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
