@@ -7,9 +7,11 @@
  *   agent      pk = 'AGENT#<id>', sk = 'AGENT'          one partition key per agent: a claim,
  *                                                       release or heartbeat writes only its agent
  *              agents:  apk = 'AGENTS#<shard>', ask = <agent_id>   (ALL)
- *                       listAgents = SHARDS parallel Queries; routing needs whole records (the
- *                       version for the conditional claim, load, status), and an agent is < 1 KB,
- *                       so ALL costs the same write unit as KEYS_ONLY and saves a BatchGet per agent
+ *                       listAgents = SHARDS parallel Queries; routing needs whole records (load,
+ *                       status, capabilities), and an agent is < 1 KB, so ALL costs the same write
+ *                       unit as KEYS_ONLY and saves a BatchGet per agent. Slot claims and releases
+ *                       are UpdateItems on the agent (`claimAgentSlot`, `releaseAgentSlot`):
+ *                       conditional on a free slot, not on the version, so they do not conflict
  *   task       pk = 'TASK#<id>',  sk = 'TASK'
  *              gsi1:    gsi1pk = 'STATUS#<status>#<shard>', gsi1sk = queueOrderKey   (KEYS_ONLY)
  *              queue:   qpk = 'Q#<queueKey>#<shard>', qsk = queueOrderKey  only while queued (KEYS_ONLY)
