@@ -8,6 +8,9 @@ export async function mapBounded<T, R>(
   limit: number,
   fn: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
+  // A delivery of one message (the HTTP API, a direct invocation) takes no worker machinery.
+  if (items.length === 0) return [];
+  if (items.length === 1) return [await fn(items[0]!, 0)];
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
