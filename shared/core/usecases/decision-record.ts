@@ -3,8 +3,24 @@
  * routing request a router is asked. Pure, but for the one log line.
  */
 import type { AgentRecord, DecisionRecord, TaskRecord } from '../model';
-import { METRICS, type Logger, type RouterResult, type RoutingRequest, type Telemetry } from '../ports';
+import {
+  METRICS,
+  type AgentView,
+  type Logger,
+  type RouterResult,
+  type RoutingRequest,
+  type Telemetry,
+} from '../ports';
 import { toView } from '../routing/agent-view';
+
+/** The router's view of a registry listing, built once per listing (a batch shares one). */
+const viewsOfListing = new WeakMap<readonly AgentRecord[], AgentView[]>();
+
+function viewsOf(agents: readonly AgentRecord[]): AgentView[] {
+  let views = viewsOfListing.get(agents);
+  if (!views) viewsOfListing.set(agents, (views = agents.map(toView)));
+  return views;
+}
 
 export function routingRequest(task: TaskRecord, agents: readonly AgentRecord[]): RoutingRequest {
   return {
@@ -17,7 +33,7 @@ export function routingRequest(task: TaskRecord, agents: readonly AgentRecord[])
       requested_by: task.requested_by,
       failed_agents: task.failed_agents,
     },
-    agents: agents.map(toView),
+    agents: viewsOf(agents),
   };
 }
 
