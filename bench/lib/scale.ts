@@ -9,6 +9,7 @@ import { MemoryStateStore } from '../../shared/adapters/local/memory-store';
 import { measureBaseline, type BaselineFigures } from './baseline';
 import { measureConcurrency, type ConcurrencyFigures } from './concurrency';
 import { measureGrowth, type GrowthFigures } from './growth';
+import { measureInBatch, type InBatchFigures } from './in-batch';
 import { measurePeer, PEER_DIR, PEER_SPEC, peerInstalled } from './peer';
 import { approxTokenizer } from './prompts';
 import { measureQueueDepth, type QueueDepthFigures } from './queue-depth';
@@ -26,6 +27,7 @@ export interface ScaleSizes {
   queueDepth: { depths: number[]; completions: Record<'memory' | 'level', number> };
   growth: Record<StoreKind, number>;
   peer: { requests: number; warmup: number };
+  inBatch: { batches: number; latencyMs: number };
 }
 
 export const FULL_SIZES: ScaleSizes = {
@@ -39,6 +41,7 @@ export const FULL_SIZES: ScaleSizes = {
   queueDepth: { depths: [0, 1_000, 10_000], completions: { memory: 200, level: 100 } },
   growth: { memory: 100_000, level: 1_500, dynalite: 200 },
   peer: { requests: 3_000, warmup: 300 },
+  inBatch: { batches: 20, latencyMs: 10 },
 };
 
 export const QUICK_SIZES: ScaleSizes = {
@@ -52,6 +55,7 @@ export const QUICK_SIZES: ScaleSizes = {
   queueDepth: { depths: [0, 100, 1_000], completions: { memory: 30, level: 30 } },
   growth: { memory: 5_000, level: 400, dynalite: 40 },
   peer: { requests: 300, warmup: 50 },
+  inBatch: { batches: 4, latencyMs: 10 },
 };
 
 export interface ScaleFigures {
@@ -60,6 +64,7 @@ export interface ScaleFigures {
   concurrency: Array<ConcurrencyFigures & { store: StoreKind; sequentialP99: number }>;
   queueDepth: Array<QueueDepthFigures & { store: StoreKind }>;
   growth: Array<GrowthFigures & { store: StoreKind }>;
+  inBatch: InBatchFigures[];
   peer?: { version: string; ours: Timing; peer: Timing } | { unavailable: string };
 }
 
@@ -181,11 +186,66 @@ async function concurrencySection(
   );
   print(
     `\nPool: ${sizes.pool.agents} agents x ${sizes.pool.slots} slots with one capability; each worker loops: request (timed, ` +
-      'redelivered at once on `retry`), then completes every assignment published so far (the agents answer at once). ' +
+      'redelivered at once on `retry`), then completes every assignment published so far (an agent sees an assignment once ' +
+      'the delivery that published it has returned, and answers at once). ' +
       'Conflicts: failed conditional writes (`Coordinator.storeStats`) per request. Invariants after quiescence, with ' +
       '`checkInvariants` of the fault suite. Everything runs in this one process (dynalite too): W workers share its CPU, ' +
       "so a request waits for the others' work, a floor of about W / (req/s) on latency that W Lambda instances would not have. " +
       'Goal: no request slowed by seconds, p99 <= 3x the sequential p99, conflicts <= 1%.',
+  );
+}
+
+async function inBatchSection(factory: StoreFactory, sizes: ScaleSizes, out: ScaleFigures): Promise<void> {
+  section(
+    'In-batch concurrency: SQS batches of 10 against DynamoDB (dynalite) with a fixed latency per store call',
+  );
+  const rows: Array<Array<string | number>> = [];
+  const figures: InBatchFigures[] = [];
+  for (const concurrency of [1, 10]) {
+    const opened = await factory.open('dynalite');
+    try {
+      const f = await measureInBatch(opened.store, {
+        concurrency,
+        ...sizes.inBatch,
+        tag: `ib${concurrency}`,
+      });
+      figures.push(f);
+      out.inBatch.push(f);
+    } finally {
+      await opened.close();
+    }
+  }
+  const one = figures[0]!;
+  for (const f of figures)
+    rows.push([
+      f.concurrency === 1 ? '1 (one after another)' : `${f.concurrency} (default)`,
+      f.latencyMs,
+      f.batches,
+      fmt(f.meanMs, 0),
+      fmt(f.p50Ms, 0),
+      fmt(f.storeCallsPerBatch, 1),
+      f.maxInFlight,
+      f === one ? '1.00x' : ratio(one.meanMs, f.meanMs),
+    ]);
+  print(
+    table(
+      [
+        'IN_BATCH_CONCURRENCY',
+        'latency per call ms',
+        'batches',
+        'ms / batch (mean)',
+        'p50 ms',
+        'store calls / batch',
+        'most calls in flight',
+        'speed-up',
+      ],
+      rows,
+    ),
+  );
+  print(
+    '\nOne pool of 10 free agents x 10 slots; each batch is 10 routine requests (rules router), its tasks completed ' +
+      'untimed afterwards. The latency stands for the network round trip to DynamoDB that dynalite in this process ' +
+      "does not have. Goal: a batch of 10 costs about one task's round trips, not ten.",
   );
 }
 
@@ -331,11 +391,12 @@ async function peerSection(scenario: ReferenceScenario, sizes: ScaleSizes, out: 
 export async function scaleSections(options: { quick: boolean; json?: string }): Promise<ScaleFigures> {
   const sizes = options.quick ? QUICK_SIZES : FULL_SIZES;
   const scenario = loadScenario();
-  const out: ScaleFigures = { sizes, concurrency: [], queueDepth: [], growth: [] };
+  const out: ScaleFigures = { sizes, concurrency: [], queueDepth: [], growth: [], inBatch: [] };
   const factory = new StoreFactory();
   try {
     await baselineSection(scenario, sizes, out);
     await concurrencySection(factory, sizes, out);
+    await inBatchSection(factory, sizes, out);
     await queueDepthSection(factory, sizes, out);
     await growthSection(factory, scenario, sizes, out);
     await peerSection(scenario, sizes, out);

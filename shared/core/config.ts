@@ -46,6 +46,7 @@ export const ConfigSchema = z.object({
   DEPENDENCY_TIMEOUT: num(1, 30 * 24 * 60).default(24 * 60),
   /** Commits of a queued task's assignment that may fail for good before the task is failed. */
   MAX_COMMIT_FAILURES: int(1, 100).default(3),
+  IN_BATCH_CONCURRENCY: int(1, 100).default(10),
   /** Seconds a coordinator instance may route on its snapshot of the registry (0: read it per batch). */
   REGISTRY_SNAPSHOT_TTL: num(0, 60).default(0),
   // --- claim check: task data above the threshold is kept in a payload bucket, not on the bus
@@ -147,6 +148,8 @@ export interface CoreSettings {
   maxCommitFailures: number;
   claimCheckBytes: number;
   registrySnapshotMs: number;
+  /** Tasks of one delivered batch that go through the store side by side (1: one after another). */
+  inBatchConcurrency: number;
 }
 
 export function coreSettings(config: Config): CoreSettings {
@@ -166,6 +169,7 @@ export function coreSettings(config: Config): CoreSettings {
     maxCommitFailures: config.MAX_COMMIT_FAILURES,
     claimCheckBytes: config.CLAIM_CHECK_BYTES,
     registrySnapshotMs: config.REGISTRY_SNAPSHOT_TTL * 1000,
+    inBatchConcurrency: config.IN_BATCH_CONCURRENCY,
   };
 }
 

@@ -14,16 +14,15 @@ import { prepareTaskData } from './task-data';
 
 export type CoordinationRequest = EventOf<'coordination_request'>;
 
-/** Tasks of one batch in flight at once (an SQS batch is at most 10). */
-const IN_BATCH_CONCURRENCY = 10;
-
 /** One result per request, in order: the task's state, or the error that request hit. */
 export async function coordinate(
   s: CoreServices,
   events: readonly CoordinationRequest[],
 ): Promise<Array<CoordinationResult | Error>> {
   const results: Array<CoordinationResult | Error | undefined> = new Array(events.length);
-  const opened = await mapBounded(events, IN_BATCH_CONCURRENCY, (event) =>
+  // Tasks of one batch in flight at once (IN_BATCH_CONCURRENCY; an SQS batch is at most 10).
+  const limit = s.settings.inBatchConcurrency;
+  const opened = await mapBounded(events, limit, (event) =>
     openTask(s, event).catch((err: Error) => err),
   );
   const toRoute: Array<{ index: number; task: TaskRecord }> = [];
@@ -32,7 +31,7 @@ export async function coordinate(
     if (task instanceof Error) results[index] = task;
     else (awaitsFirstDecision(task) ? toRoute : redelivered).push({ index, task });
   }
-  await mapBounded(redelivered, IN_BATCH_CONCURRENCY, async ({ index, task }) => {
+  await mapBounded(redelivered, limit, async ({ index, task }) => {
     results[index] = await resumeTask(s, task).catch((err: Error) => err);
   });
   if (toRoute.length > 0) {
@@ -51,7 +50,7 @@ export async function coordinate(
     // Decisions that share an agent run in order (each claim sees the one before it in the
     // snapshot); decisions on different agents run side by side.
     const lanes = lanesByAgent(toRoute.map((_, k) => decided[k]!.decision.target_agents));
-    await mapBounded(lanes, IN_BATCH_CONCURRENCY, async (lane) => {
+    await mapBounded(lanes, limit, async (lane) => {
       for (const k of lane) {
         const { index, task } = toRoute[k]!;
         results[index] = await executeDecision(s, task, decided[k]!, { snapshot }).catch((err: Error) => err);
