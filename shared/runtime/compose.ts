@@ -22,7 +22,7 @@ import {
 import { createA2a, type A2aParts } from '../adapters/a2a/gateway';
 import { otelEnabled } from '../adapters/otel/enabled';
 import { instrumentBus, instrumentLlmClient, instrumentStore } from '../adapters/otel/instrument';
-import { createHttpApi, type AssignmentFeed, type HttpApi } from '../http/api';
+import type { AssignmentFeed, HttpApi } from '../http/api';
 
 /** What a caller may hand any runtime instead of letting it build its own. */
 export interface CoreOverrides {
@@ -151,6 +151,9 @@ export function httpApiFor(
   assignments?: AssignmentFeed,
 ): HttpApi {
   const { config, clock } = parts;
+  // Required here, not imported: a runtime without an HTTP entry point (Lambda) never loads the
+  // HTTP API and the CloudEvents SDK it reads requests with.
+  const { createHttpApi } = require('../http/api') as typeof import('../http/api');
   return createHttpApi({
     coordinator,
     maxBodyBytes: config.MAX_MESSAGE_BYTES,

@@ -1,7 +1,7 @@
 /** Builds the router from configuration: the rules router, or an LLM client behind the guard rails. */
 import type { Config } from '../core/config';
 import { systemClock, type Clock, type LlmClient, type Logger, type Router } from '../core/ports';
-import { LlmRouter } from '../core/routing/llm-router';
+import type { LlmRouter } from '../core/routing/llm-router';
 import { RulesRouter } from '../core/routing/rules-router';
 
 export function llmRouter(
@@ -10,7 +10,10 @@ export function llmRouter(
   clock: Clock = systemClock,
   logger?: Logger,
 ): LlmRouter {
-  return new LlmRouter(client, {
+  // Loaded only for an LLM router: its prompt module builds the decision's JSON schema as it
+  // loads (and a Lambda bundle keeps it out of the handler's file, scripts/lambda-chunks.cjs).
+  const routing = require('../core/routing/llm-router') as typeof import('../core/routing/llm-router');
+  return new routing.LlmRouter(client, {
     timeoutMs: config.COORDINATION_TIMEOUT * 1000,
     fastPath: config.FAST_PATH,
     batchSize: config.LLM_BATCH_SIZE,
