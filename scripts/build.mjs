@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds every deployable bundle with esbuild and prints each one's size.
-//   dist/aws/<function>/index.js   one per Lambda handler in functions/
+//   dist/aws/<function>/index.js   one per Lambda handler in functions/, and beside it
+//   dist/aws/<function>/chunks/    its optional modules, loaded on first use (lambda-chunks.cjs)
 //   dist/azure/index.js            the Azure Function App (azure/index.ts)
 //   dist/gcp/index.js              the Cloud Functions entry (gcp/index.ts)
 //   dist/local/index.js            the local runtime
@@ -10,7 +11,7 @@
 // The Lambda bundles use the very options `serverless package` bundles with
 // (scripts/lambda-esbuild.cjs).
 import { build } from 'esbuild';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,8 +97,8 @@ function inputGroup(file) {
 }
 
 /** The output's bytes by input group, largest first. */
-function dominantInputs(metafile) {
-  const output = Object.values(metafile.outputs).find((o) => o.entryPoint);
+function dominantInputs(metafile, out) {
+  const output = metafile.outputs[out] ?? Object.values(metafile.outputs).find((o) => o.entryPoint);
   const groups = new Map();
   for (const [file, { bytesInOutput }] of Object.entries(output?.inputs ?? {}))
     groups.set(inputGroup(file), (groups.get(inputGroup(file)) ?? 0) + bytesInOutput);
@@ -105,9 +106,12 @@ function dominantInputs(metafile) {
 }
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
-const rows = [];
-const reports = [];
-for (const e of selected) {
+/** Builds one bundle: its size rows (the bundle, then any chunks) and what dominates it. */
+async function buildBundle(e) {
+  const rows = [];
+  // No chunk of an earlier build stays behind.
+  if (e.group === 'aws')
+    rmSync(path.join(root, path.dirname(e.out), 'chunks'), { recursive: true, force: true });
   const result = await build({
     entryPoints: [path.join(root, e.entry)],
     outfile: path.join(root, e.out),
@@ -136,8 +140,24 @@ for (const e of selected) {
   if (e.group === 'gcp') await packageCloudFunctions(path.dirname(path.join(root, e.out)));
   const size = statSync(path.join(root, e.out)).size;
   rows.push([e.group, e.name, e.out, size]);
-  reports.push([e.out, size, dominantInputs(result.metafile)]);
+  const report = [
+    e.out,
+    size,
+    dominantInputs(result.metafile, path.relative(process.cwd(), path.join(root, e.out))),
+  ];
+  // The Lambda handlers' optional modules, in files of their own beside the handler's
+  // (scripts/lambda-chunks.cjs): loaded only by the configurations that use them.
+  const chunkDir = `${path.dirname(e.out)}/chunks/`;
+  for (const file of Object.keys(result.metafile.outputs).map((f) => path.relative(root, path.resolve(f))))
+    if (file.startsWith(chunkDir) && file.endsWith('.js'))
+      rows.push([e.group, e.name, file, statSync(path.join(root, file)).size]);
+  return { rows, report };
 }
+
+// All at once: the Lambda handlers' chunks are then built once for all of them.
+const built = await Promise.all(selected.map(buildBundle));
+const rows = built.flatMap((b) => b.rows);
+const reports = built.map((b) => b.report);
 const w = Math.max(...rows.map((r) => r[2].length));
 console.log(`${'group'.padEnd(6)} ${'bundle'.padEnd(w)}  size`);
 for (const [group, , out, size] of rows) console.log(`${group.padEnd(6)} ${out.padEnd(w)}  ${kb(size)}`);

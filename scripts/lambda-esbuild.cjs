@@ -2,6 +2,7 @@
 // bundles with them through serverless-esbuild (`custom.esbuild.config` in serverless.yml), and
 // `npm run build` (scripts/build.mjs) uses the same ones for dist/aws/ and its size report.
 'use strict';
+const { lambdaChunks } = require('./lambda-chunks.cjs');
 
 /** Node target of the Lambda runtime in serverless.yml (`nodejs22.x`). */
 const LAMBDA_TARGET = 'node22';
@@ -12,11 +13,19 @@ const lambdaEsbuildOptions = {
   platform: 'node',
   target: LAMBDA_TARGET,
   format: 'cjs',
+  // A package's ES modules before its CommonJS build (esbuild's default for node is the other
+  // way round): the AWS SDK's clients are then tree-shaken to the commands and schemas in use
+  // (DynamoDB's client is a third of its CommonJS size) instead of coming whole.
+  mainFields: ['module', 'main'],
   minify: true,
   // Linked source maps: stack traces name the TypeScript sources with --enable-source-maps,
   // and the map is only read when a stack trace is formatted.
   sourcemap: 'linked',
   legalComments: 'none',
+  // The optional modules (S3 claim check, Bedrock, per-agent SQS, X-Ray, OpenTelemetry, the
+  // SDK's non-environment credential sources) go to files of their own beside the handler's,
+  // loaded on first use (scripts/lambda-chunks.cjs).
+  plugins: [lambdaChunks()],
 };
 
 /** serverless-esbuild calls this with the serverless instance; its own options join esbuild's. */

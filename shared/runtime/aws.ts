@@ -8,8 +8,10 @@
  * `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`), so local servers need no code here.
  *
  * Cold start: the Bedrock client is loaded only for `ROUTER=bedrock`, the SQS client only with
- * per-agent queues (`AGENT_QUEUE_URL_TEMPLATE`), the X-Ray tracer only with tracing on: their
- * modules are in the bundle but are not evaluated unless the configuration uses them.
+ * per-agent queues (`AGENT_QUEUE_URL_TEMPLATE`), the X-Ray tracer only with tracing on, the S3
+ * client on the first claim check (`PAYLOAD_BUCKET`): each is `require`d where it is used, and
+ * the Lambda bundles keep these modules in files of their own beside the handler's
+ * (scripts/lambda-chunks.cjs), so a configuration without them neither compiles nor runs them.
  */
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -112,17 +114,17 @@ export function createAwsRuntime(
   let bus: EventBus = eventBridge;
   if (overrides.bus) bus = overrides.bus;
   else if (config.AGENT_QUEUE_URL_TEMPLATE) {
-    // Per-agent queues: only then is the SQS client loaded.
+    // Per-agent queues: only then is the SQS client loaded (the adapter brings it).
     const { SqsAgentQueueBus } =
       require('../adapters/aws/sqs-bus') as typeof import('../adapters/aws/sqs-bus');
     const { FanOutBus } =
       require('../adapters/aws/fanout-bus') as typeof import('../adapters/aws/fanout-bus');
-    const client =
-      overrides.sqs ??
-      new (require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs')).SQSClient({ region });
     bus = new FanOutBus([
       eventBridge,
-      new SqsAgentQueueBus({ queueUrlTemplate: config.AGENT_QUEUE_URL_TEMPLATE, client }),
+      new SqsAgentQueueBus({
+        queueUrlTemplate: config.AGENT_QUEUE_URL_TEMPLATE,
+        ...(overrides.sqs ? { client: overrides.sqs } : { region }),
+      }),
     ]);
   }
 

@@ -3,6 +3,7 @@
  * `POST /model/{modelId}/converse`, errors typed by the `x-amzn-errortype` header.
  */
 import http from 'node:http';
+import http2 from 'node:http2';
 import { close, listen } from './local-aws';
 
 export interface ConverseCall {
@@ -73,9 +74,16 @@ export const serverError: Reply = {
   body: { message: 'The server encountered an internal error.' },
 };
 
-export async function startConverseServer(reply: (call: ConverseCall, n: number) => Reply) {
+/**
+ * `http2`: HTTP/2 without TLS, which the SDK's default request handler for Bedrock Runtime
+ * speaks (tests that give the client a `NodeHttpHandler` use HTTP/1.1).
+ */
+export async function startConverseServer(
+  reply: (call: ConverseCall, n: number) => Reply,
+  options: { http2?: boolean } = {},
+) {
   const calls: ConverseCall[] = [];
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -106,7 +114,11 @@ export async function startConverseServer(reply: (call: ConverseCall, n: number)
         res.on('close', () => clearTimeout(timer));
       } else send();
     });
-  });
+  };
+  // The HTTP/2 compatibility API has the request and response methods used here.
+  const server = options.http2
+    ? (http2.createServer(handle as never) as unknown as http.Server)
+    : http.createServer(handle);
   const endpoint = await listen(server);
   return { endpoint, calls, stop: () => close(server) };
 }

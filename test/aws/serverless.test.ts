@@ -6,7 +6,15 @@
 import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  existsSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +26,8 @@ import {
 } from '../../shared/adapters/aws/dynamo-store';
 import { credentials, region, startDynalite, startEventBridge } from './local-aws';
 import { sqsEvent, sqsRecord } from './lambda-events';
+import { startConverseServer, toolUseReply } from './bedrock-server';
+import { readZip, unzipTo } from './zip';
 
 jest.setTimeout(120_000);
 const root = path.resolve(__dirname, '../..');
@@ -91,6 +101,222 @@ test('serverless package bundles each function with esbuild and packages one art
     expect(fn.Properties.Runtime).toBe('nodejs22.x');
     expect(fn.Properties.Handler).toMatch(/^functions\/\w+\.handler$/);
   }
+});
+
+/** The optional modules' files beside each handler (scripts/lambda-chunks.cjs). */
+const { AWS_CHUNKS, CHUNK_DIR } = require('../../scripts/lambda-chunks.cjs') as {
+  AWS_CHUNKS: Array<{ name: string }>;
+  CHUNK_DIR: string;
+};
+/** What V8 compiles of a handler at every cold start: at most 600 KB. */
+const HANDLER_FILE_BUDGET = 600_000;
+
+test('each artifact holds its handler and, beside it, the chunks of its optional modules; the handler file keeps to the cold-start budget', () => {
+  expect(AWS_CHUNKS.map((c) => c.name)).toEqual(
+    expect.arrayContaining(['s3', 'bedrock', 'sqs', 'tracer', 'credentials']),
+  );
+  for (const fn of FUNCTIONS) {
+    const entries = readZip(path.join(out, `${fn}.zip`));
+    const names = entries.map((e) => e.name);
+    for (const c of AWS_CHUNKS) {
+      expect(names).toContain(`functions/${CHUNK_DIR}/${c.name}.js`);
+      expect(names).toContain(`functions/${CHUNK_DIR}/${c.name}.js.map`);
+    }
+    const handlerFile = entries.find((e) => e.name === `functions/${fn}.js`)!;
+    expect(handlerFile.size).toBeLessThanOrEqual(HANDLER_FILE_BUDGET);
+    // The handler loads its chunks by a path relative to its own file, only on first use.
+    const code = handlerFile.data().toString();
+    for (const c of AWS_CHUNKS) expect(code).toContain(`require("./${CHUNK_DIR}/${c.name}.js")`);
+  }
+});
+
+describe('a handler unpacked from its artifact', () => {
+  const S3rver = require('s3rver') as new (options: object) => {
+    run(): Promise<{ port: number }>;
+    close(): Promise<void>;
+  };
+  // s3rver checks signatures with its own account; the other local servers take any.
+  const keys = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+  let dir: string;
+  let handler: string;
+  let dynalite: Awaited<ReturnType<typeof startDynalite>>;
+  let eb: Awaited<ReturnType<typeof startEventBridge>>;
+  let s3: InstanceType<typeof S3rver>;
+  let s3Endpoint: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'sls-artifact-'));
+    unzipTo(path.join(out, 'direct.zip'), path.join(dir, 'task'));
+    handler = path.join(dir, 'task', 'functions', 'direct.js');
+    dynalite = await startDynalite();
+    eb = await startEventBridge();
+    s3 = new S3rver({
+      port: 0,
+      address: '127.0.0.1',
+      silent: true,
+      directory: path.join(dir, 's3'),
+      configureBuckets: [{ name: 'payloads' }],
+    });
+    s3Endpoint = `http://127.0.0.1:${(await s3.run()).port}`;
+  });
+  afterAll(async () => {
+    await s3?.close();
+    await eb?.stop();
+    await dynalite?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * Invokes the handler with each message in a fresh Node process whose working directory is
+   * the unpacked artifact (nothing of the repository resolves from there); returns the results
+   * and the chunks that process loaded.
+   */
+  async function invokeUnpacked(
+    env: Record<string, string>,
+    messages: unknown[],
+  ): Promise<{ results: unknown[]; chunks: string[] }> {
+    const script = `
+      const path = require('node:path');
+      const [file, messages] = process.argv.slice(1);
+      const chunkDir = path.join(path.dirname(file), ${JSON.stringify(CHUNK_DIR)}) + path.sep;
+      (async () => {
+        const { handler } = require(file);
+        const results = [];
+        for (const m of JSON.parse(messages)) results.push(await handler(m));
+        const chunks = Object.keys(require.cache).filter((k) => k.startsWith(chunkDir)).map((k) => path.basename(k, '.js')).sort();
+        process.stdout.write('\\nRESULT ' + JSON.stringify({ results, chunks }));
+      })().catch((err) => { process.stderr.write(String((err && err.stack) || err)); process.exit(1); });`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['-e', script, handler, JSON.stringify(messages)],
+      {
+        cwd: path.dirname(handler),
+        env: {
+          PATH: process.env.PATH ?? '',
+          AWS_REGION: region,
+          AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+          AWS_ENDPOINT_URL_EVENTBRIDGE: eb.endpoint,
+          LOG_LEVEL: 'silent',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+          ...env,
+        },
+        maxBuffer: 10e6,
+      },
+    );
+    return JSON.parse(stdout.slice(stdout.lastIndexOf('\nRESULT ') + 8));
+  }
+  const register = {
+    type: 'agent_state_change',
+    agent_id: 'npa',
+    new_state: 'available',
+    capabilities: ['nutrition_analysis'],
+  };
+
+  test('with PAYLOAD_BUCKET and ROUTER=bedrock it loads the S3 and Bedrock chunks: large task data goes to the bucket, Bedrock routes the task', async () => {
+    const table = await dynalite.createTable();
+    const bedrock = await startConverseServer(
+      () =>
+        toolUseReply('route_task', {
+          action: 'assign_task',
+          target_agents: ['npa'],
+          task_distribution: { npa: 'analyse the meal log' },
+          priority: 'high',
+          estimated_duration: 10,
+          dependencies: [],
+          reasoning: 'npa has the capability',
+        }),
+      { http2: true },
+    );
+    try {
+      const { results, chunks } = await invokeUnpacked(
+        {
+          ...keys,
+          TABLE_NAME: table,
+          EVENT_BUS_NAME: 'bus',
+          ROUTER: 'bedrock',
+          FAST_PATH: 'false',
+          AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.endpoint,
+          PAYLOAD_BUCKET: 'payloads',
+          CLAIM_CHECK_BYTES: '1024',
+          AWS_ENDPOINT_URL_S3: s3Endpoint,
+        },
+        [
+          register,
+          {
+            type: 'coordination_request',
+            task_id: 'big-1',
+            task_type: 'nutrition_analysis',
+            task_data: { meals: 'x'.repeat(4096) },
+          },
+        ],
+      );
+      expect(results[1]).toEqual(
+        expect.objectContaining({
+          task_id: 'big-1',
+          status: 'assigned',
+          assigned_agents: ['npa'],
+          router: 'llm',
+        }),
+      );
+      expect(bedrock.calls).toHaveLength(1);
+      expect(chunks).toEqual(['bedrock', 's3']);
+      const assignment = eb.accepted.find(
+        (e) => e.DetailType === 'Task Assignment' && JSON.parse(e.Detail).task_message.task_id === 'big-1',
+      );
+      const ref = JSON.parse(assignment!.Detail).task_message.task_data_ref as { uri: string };
+      expect(ref.uri).toMatch(/^s3:\/\/payloads\/.+\/[0-9a-f]{64}\.json$/);
+      const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
+      const client = new S3Client({
+        endpoint: s3Endpoint,
+        region,
+        forcePathStyle: true,
+        credentials: { accessKeyId: keys.AWS_ACCESS_KEY_ID, secretAccessKey: keys.AWS_SECRET_ACCESS_KEY },
+      });
+      try {
+        const object = await client.send(
+          new GetObjectCommand({ Bucket: 'payloads', Key: ref.uri.slice('s3://payloads/'.length) }),
+        );
+        expect(JSON.parse(await object.Body!.transformToString())).toEqual({ meals: 'x'.repeat(4096) });
+      } finally {
+        client.destroy();
+      }
+    } finally {
+      await bedrock.stop();
+    }
+  });
+
+  test('with per-agent queues, tracing and credentials from the shared credentials file it loads those chunks; with none of them, none', async () => {
+    const table = await dynalite.createTable();
+    const files = path.join(dir, 'aws-files');
+    mkdirSync(files, { recursive: true });
+    writeFileSync(
+      path.join(files, 'credentials'),
+      `[default]\naws_access_key_id = ${keys.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${keys.AWS_SECRET_ACCESS_KEY}\n`,
+    );
+    writeFileSync(path.join(files, 'config'), '');
+    const configured = await invokeUnpacked(
+      {
+        TABLE_NAME: table,
+        EVENT_BUS_NAME: 'bus',
+        AGENT_QUEUE_URL_TEMPLATE: 'http://127.0.0.1:1/000000000000/agent-{agent_id}',
+        POWERTOOLS_TRACE_ENABLED: 'true',
+        AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+        // No credentials in the environment: the SDK reads them from the file.
+        AWS_SHARED_CREDENTIALS_FILE: path.join(files, 'credentials'),
+        AWS_CONFIG_FILE: path.join(files, 'config'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+      [register],
+    );
+    expect(configured.chunks).toEqual(['credentials', 'sqs', 'tracer']);
+    const store = new DynamoStateStore(documentClient(dynalite.client), table);
+    expect((await store.getAgent('npa'))?.status).toBe('available');
+
+    const plain = await invokeUnpacked({ ...keys, TABLE_NAME: table, EVENT_BUS_NAME: 'bus' }, [
+      { ...register, agent_id: 'npa-2' },
+    ]);
+    expect(plain.chunks).toEqual([]);
+    expect((await store.getAgent('npa-2'))?.status).toBe('available');
+  });
 });
 
 test('no IAM statement grants a wildcard resource', () => {

@@ -23,7 +23,9 @@ const DEFAULT_TYPES: ReadonlyArray<OutboundEvent['type']> = ['Task Assignment'];
 export interface SqsBusOptions extends RetryOptions {
   /** e.g. `https://sqs.eu-west-1.amazonaws.com/123456789012/agent-{agent_id}.fifo` */
   queueUrlTemplate: string;
+  /** An SDK client (tests point one at a local server). Default: a client for `region`. */
   client?: Pick<SQSClient, 'send'>;
+  region?: string;
   /** Which event types go to the target agent's queue (default: assignments). */
   types?: ReadonlyArray<OutboundEvent['type']>;
 }
@@ -39,7 +41,7 @@ export class SqsAgentQueueBus implements EventBus {
   private readonly client: Pick<SQSClient, 'send'>;
 
   constructor(private readonly options: SqsBusOptions) {
-    this.client = options.client ?? new SQSClient({});
+    this.client = options.client ?? new SQSClient(options.region ? { region: options.region } : {});
   }
 
   queueUrlFor(agentId: string): string {
