@@ -80,7 +80,8 @@ export const COSMOS_RU = { readPerKb: 1, createPerKb: 5.5, replacePerKb: 11, que
 // ---------------------------------------------------------------- recording at the port
 
 type Rec = AgentRecord | TaskRecord;
-export type Phase = 'request' | 'completion' | 'heartbeat';
+/** `registry`: a registry listing read once per snapshot TTL per instance (see `withRegistrySnapshot`). */
+export type Phase = 'request' | 'completion' | 'heartbeat' | 'registry';
 
 export interface StoreCall {
   phase: Phase;
@@ -577,6 +578,8 @@ export interface ClassLoad {
   readPerTaskPerKey: number;
   /** Units per second on one key from heartbeats alone (independent of the task rate). */
   writeBackgroundPerKey: number;
+  /** Read units per second on one key from snapshot listings of the registry (independent of the task rate). */
+  readBackgroundPerKey: number;
   /** The task rate at which one key of this class reaches its limit. */
   maxTasksPerSecond: number;
 }
@@ -590,6 +593,8 @@ export interface CapacityRow {
   writeUnitsPerTask: number;
   readUnitsPerTask: number;
   costPerMillionTasks: number;
+  /** What the snapshot listings of the registry cost per hour (0 without them): instances / TTL listings a second. */
+  snapshotCostPerHour: number;
   storeCallsPerTask: number;
 }
 
@@ -598,20 +603,37 @@ function billedWrites(design: Design, u: KeyUnits): number {
   return design.store === 'Firestore' && u.key.startsWith('index') ? 0 : u.write;
 }
 
-export function model(design: Design, recording: Recording): CapacityRow {
+export function model(
+  design: Design,
+  recording: Recording,
+  snapshot: RegistrySnapshot = SNAPSHOT_MODE,
+): CapacityRow {
   const { agents, heartbeatSeconds } = recording.workload;
-  const perClass = new Map<string, { spread: number; write: number; read: number; background: number }>();
+  const perClass = new Map<
+    string,
+    { spread: number; write: number; read: number; background: number; readBackground: number }
+  >();
   let write = 0;
   let read = 0;
   let calls = 0;
   let cost = 0;
+  let snapshotCostPerHour = 0;
   for (const call of recording.calls) {
-    const heartbeat = call.phase === 'heartbeat';
+    // Heartbeats and snapshot listings are a load per second, not per task.
+    const registry = call.phase === 'registry';
+    const heartbeat = call.phase === 'heartbeat' || registry;
     if (!heartbeat) calls += 1;
     const units = design.units(call, agents);
     for (const u of units) {
-      const c = perClass.get(u.cls) ?? { spread: u.spread, write: 0, read: 0, background: 0 };
-      if (heartbeat) c.background += u.write * (agents / heartbeatSeconds);
+      const c = perClass.get(u.cls) ?? {
+        spread: u.spread,
+        write: 0,
+        read: 0,
+        background: 0,
+        readBackground: 0,
+      };
+      if (registry) c.readBackground += u.read * (snapshot.instances / snapshot.ttlSeconds);
+      else if (heartbeat) c.background += u.write * (agents / heartbeatSeconds);
       else {
         c.write += u.write;
         c.read += u.read;
@@ -621,6 +643,11 @@ export function model(design: Design, recording: Recording): CapacityRow {
         write += billedWrites(design, u);
         read += u.read;
       }
+    }
+    if (registry) {
+      const read = units.reduce((n, u) => n + u.read, 0);
+      snapshotCostPerHour +=
+        design.price({ write: 0, read }) * (snapshot.instances / snapshot.ttlSeconds) * 3600;
     }
     if (!heartbeat) {
       const billed = units.reduce(
@@ -636,6 +663,7 @@ export function model(design: Design, recording: Recording): CapacityRow {
     const w = c.write / n / c.spread;
     const r = c.read / n / c.spread;
     const bg = c.background / c.spread;
+    const rbg = c.readBackground / c.spread;
     const lim = design.limit(cls);
     const byLimit = (per: number, limit: number, background = 0) =>
       per > 0 ? Math.max(0, (limit - background) / per) : Infinity;
@@ -643,14 +671,15 @@ export function model(design: Design, recording: Recording): CapacityRow {
       c.spread === Infinity
         ? Infinity
         : lim.combined !== undefined
-          ? byLimit(w + r, lim.combined, bg)
-          : Math.min(byLimit(w, lim.write, bg), byLimit(r, lim.read));
+          ? byLimit(w + r, lim.combined, bg + rbg)
+          : Math.min(byLimit(w, lim.write, bg), byLimit(r, lim.read, rbg));
     return {
       cls,
       spread: c.spread,
       writePerTaskPerKey: w,
       readPerTaskPerKey: r,
       writeBackgroundPerKey: bg,
+      readBackgroundPerKey: rbg,
       maxTasksPerSecond: max,
     };
   });
@@ -664,8 +693,39 @@ export function model(design: Design, recording: Recording): CapacityRow {
     writeUnitsPerTask: write / n,
     readUnitsPerTask: read / n,
     costPerMillionTasks: (cost / n) * 1e6,
+    snapshotCostPerHour,
     storeCallsPerTask: calls / n,
   };
+}
+
+/**
+ * With a per-instance registry snapshot (REGISTRY_SNAPSHOT_TTL): `instances` coordinator
+ * instances each list the registry once per `ttlSeconds`, whatever the task rate.
+ */
+export interface RegistrySnapshot {
+  instances: number;
+  ttlSeconds: number;
+}
+
+/** The default of the snapshot rows: 100 instances (10,000 tasks/s is 1,000 SQS batches/s) at a 5 s TTL. */
+export const SNAPSHOT_MODE: RegistrySnapshot = { instances: 100, ttlSeconds: 5 };
+
+/**
+ * The recording as the core runs with the registry snapshot on: the routing and drain listings
+ * of the registry come from the snapshot (own writes keep it current), so one listing is kept,
+ * as a `registry` read that `model` counts per second (instances / TTL), not per task.
+ */
+export function withRegistrySnapshot(recording: Recording): Recording {
+  let kept = false;
+  const calls: StoreCall[] = [];
+  for (const call of recording.calls) {
+    if (call.method !== 'listAgents' || call.phase === 'heartbeat') calls.push(call);
+    else if (!kept) {
+      kept = true;
+      calls.push({ ...call, phase: 'registry' });
+    }
+  }
+  return { ...recording, calls };
 }
 
 /** Only the writes of a recording: the keys written per task path (what a hot key is made of). */
@@ -709,11 +769,18 @@ export async function capacityReport(fleets: readonly number[] = FLEETS): Promis
   for (const agents of fleets) {
     const recording = await recordWorkload({ ...DEFAULT_WORKLOAD, agents });
     const writes = writesOnly(recording);
+    const snapshot = withRegistrySnapshot(recording);
     for (const design of DESIGNS) {
       const all = model(design, recording);
       const w = model(design, writes);
       lines.push(
         `| ${design.store} | ${design.name} | ${agents.toLocaleString('en-US')} | \`${all.hottest.cls}\` | ${rate(all.maxTasksPerSecond)} | \`${w.hottest.cls}\` | ${rate(w.maxTasksPerSecond)} | ${units(all.writeUnitsPerTask)} / ${units(all.readUnitsPerTask)} | ${money(all.costPerMillionTasks)} |`,
+      );
+    }
+    for (const design of DESIGNS.filter((d) => !d.name.startsWith('seed'))) {
+      const snap = model(design, snapshot);
+      lines.push(
+        `| ${design.store} | ${design.name} + registry snapshot | ${agents.toLocaleString('en-US')} | \`${snap.hottest.cls}\` | ${rate(snap.maxTasksPerSecond)} | (as above) | | ${units(snap.writeUnitsPerTask)} / ${units(snap.readUnitsPerTask)} | ${money(snap.costPerMillionTasks)} + ${money(snap.snapshotCostPerHour)}/h |`,
       );
     }
   }
@@ -726,6 +793,7 @@ export async function capacityReport(fleets: readonly number[] = FLEETS): Promis
       `${perTask.toFixed(2)} store calls per task at the port; one heartbeat per agent every ${DEFAULT_WORKLOAD.heartbeatSeconds} s. ` +
       `Limits per key: DynamoDB ${LIMITS.dynamoWcu} WCU/s and ${LIMITS.dynamoRcu} RCU/s; Cosmos DB ${LIMITS.cosmosRu.toLocaleString('en-US')} RU/s per logical partition; ` +
       `Firestore ${LIMITS.firestoreDocWrites} sustained write/s per document and ${LIMITS.firestoreIndexRangeWrites} writes/s per sequential index range. ` +
+      `"+ registry snapshot": REGISTRY_SNAPSHOT_TTL=${SNAPSHOT_MODE.ttlSeconds} s with ${SNAPSHOT_MODE.instances} instances: each lists the registry once per TTL (a load per second, counted against each key's limit), not once per batch; the cost column gives those listings per hour (the same whatever the task rate). ` +
       `Prices: ${PRICES.asOf}. Firestore's ramp-up (500/50/5) needs ${firestoreRampMinutes(10_000)} minutes from 500 to 10,000 operations/s.`,
   );
   return lines.join('\n');
