@@ -9,8 +9,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { Coordinator } from '../../shared/core/coordinator/coordinator';
 import type { OutboundEvent } from '../../shared/core/model';
-import type { Logger, Router, RouterResult, RoutingRequest, StateStore } from '../../shared/core/ports';
-import { decideByRules, RulesRouter } from '../../shared/core/routing/rules-router';
+import type { Logger, Router, StateStore } from '../../shared/core/ports';
+import { RulesRouter } from '../../shared/core/routing/rules-router';
 import { checkInvariants, RecordingBus, type Invariants } from '../../test/faults/harness';
 import { percentile } from './table';
 
@@ -21,21 +21,6 @@ class LightRecordingBus extends RecordingBus {
   override async publish(events: readonly OutboundEvent[]): Promise<void> {
     this.raw.push(...events);
     await this.inner.publish(events);
-  }
-}
-
-/**
- * The rules, spreading already the first decision over the equally loaded agents by the task
- * id's hash (the core's rules spread only the retry after a lost claim). Bench-only: it shows
- * what the first decision's choice costs in conflicts.
- */
-export class SpreadFirstRouter implements Router {
-  readonly name = 'rules';
-  async decide(request: RoutingRequest): Promise<RouterResult> {
-    return decideByRules(request, 'rules', true);
-  }
-  async decideBatch(requests: readonly RoutingRequest[]): Promise<RouterResult[]> {
-    return requests.map((r) => decideByRules(r, 'rules', true));
   }
 }
 
