@@ -22,9 +22,7 @@ export async function coordinate(
   const results: Array<CoordinationResult | Error | undefined> = new Array(events.length);
   // Tasks of one batch in flight at once (IN_BATCH_CONCURRENCY; an SQS batch is at most 10).
   const limit = s.settings.inBatchConcurrency;
-  const opened = await mapBounded(events, limit, (event) =>
-    openTask(s, event).catch((err: Error) => err),
-  );
+  const opened = await mapBounded(events, limit, (event) => openTask(s, event).catch((err: Error) => err));
   const toRoute: Array<{ index: number; task: TaskRecord }> = [];
   const redelivered: Array<{ index: number; task: TaskRecord }> = [];
   for (const [index, task] of opened.entries()) {
