@@ -12,6 +12,7 @@ import { LevelStateStore } from '../../shared/adapters/local/level-store';
 import { queueKeyOf, TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../shared/core/model';
 import type { Page } from '../../shared/core/ports';
 import { makeTask } from '../support/factories';
+import { rng } from '../faults/harness';
 
 type Db = ClassicLevel<string, string>;
 const dbOf = (store: LevelStateStore) => (store as unknown as { db: Db }).db;
@@ -39,17 +40,6 @@ const shown = (page: Page<TaskRecord>) => ({
   ids: page.items.map((t) => t.task_id),
   ...(page.cursor !== undefined ? { cursor: page.cursor } : {}),
 });
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('LevelDB store: listings from the in-memory indexes', () => {
   let dir: string;

@@ -3,6 +3,7 @@
  * reference, and held to its shape: bounded chunks, so an insert or delete never moves O(n) keys.
  */
 import { MAX_CHUNK, MIN_CHUNK, SortedKeys } from '../../shared/adapters/local/sorted-keys';
+import { rng } from '../faults/harness';
 
 /** The obvious implementation: a set (and its members in an array, to pick from), sorted on every read. */
 class Reference {
@@ -36,18 +37,6 @@ class Reference {
     }
     return out;
   }
-}
-
-/** A seeded generator (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Keys that share prefixes and collide often: a few letters, of lengths 1 to 5. */
