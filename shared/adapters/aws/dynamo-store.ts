@@ -96,7 +96,8 @@ const SLOT_NAMES = {
   '#updated': 'updated_at',
   '#ttl': 'ttl',
 };
-const SLOT_STAMP = '#active = #active + :one, #v = #v + :one, #updated = :updated, #ttl = :ttl';
+const slotStamp = (sign: '+' | '-') =>
+  `#active = #active ${sign} :one, #v = #v + :one, #updated = :updated, #ttl = :ttl`;
 const slotValues = (stamp: WriteStamp) => ({ ':one': 1, ':updated': stamp.updatedAt, ':ttl': stamp.ttl });
 /** Position conflicts a release re-reads past (only concurrent releases on one agent cause them). */
 const RELEASE_ATTEMPTS = 16;
@@ -262,22 +263,14 @@ export class DynamoStateStore implements StateStore {
       values[':available'] = 'available';
     }
     try {
-      const out = await this.call(
-        () =>
-          this.doc.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: agentKey(agentId),
-              UpdateExpression: `SET #ids = list_append(#ids, :added), ${SLOT_STAMP}`,
-              ConditionExpression: condition,
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-              ReturnValues: 'ALL_NEW',
-            }),
-          ),
-        `agent ${agentId}`,
+      const agent = await this.updateSlots(
+        agentId,
+        `SET #ids = list_append(#ids, :added), ${slotStamp('+')}`,
+        condition,
+        names,
+        values,
       );
-      return { agent: strip<AgentRecord>(out.Attributes ?? {}), claimed: true };
+      return { agent, claimed: true };
     } catch (err) {
       if (!(err instanceof ConditionFailedError)) throw err;
       const agent = await this.getAgent(agentId);
@@ -300,22 +293,13 @@ export class DynamoStateStore implements StateStore {
       const at = agent?.active_task_ids.indexOf(taskId) ?? -1;
       if (!agent || at < 0) return agent;
       try {
-        const out = await this.call(
-          () =>
-            this.doc.send(
-              new UpdateCommand({
-                TableName: this.tableName,
-                Key: agentKey(agentId),
-                UpdateExpression: `REMOVE #ids[${at}] SET ${SLOT_STAMP.replace('#active + :one', '#active - :one')}`,
-                ConditionExpression: `#ids[${at}] = :task`,
-                ExpressionAttributeNames: SLOT_NAMES,
-                ExpressionAttributeValues: { ...slotValues(stamp), ':task': taskId },
-                ReturnValues: 'ALL_NEW',
-              }),
-            ),
-          `agent ${agentId}`,
+        return await this.updateSlots(
+          agentId,
+          `REMOVE #ids[${at}] SET ${slotStamp('-')}`,
+          `#ids[${at}] = :task`,
+          SLOT_NAMES,
+          { ...slotValues(stamp), ':task': taskId },
         );
-        return strip<AgentRecord>(out.Attributes ?? {});
       } catch (err) {
         if (!(err instanceof ConditionFailedError)) throw err;
       }
@@ -323,6 +307,32 @@ export class DynamoStateStore implements StateStore {
     throw new ConditionFailedError(
       `agent ${agentId}: its slots kept moving during ${RELEASE_ATTEMPTS} releases`,
     );
+  }
+
+  /** One conditional UpdateItem of an agent's slots; the agent as it is after it. */
+  private async updateSlots(
+    agentId: string,
+    update: string,
+    condition: string,
+    names: Record<string, string>,
+    values: Record<string, unknown>,
+  ): Promise<AgentRecord> {
+    const out = await this.call(
+      () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: agentKey(agentId),
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      `agent ${agentId}`,
+    );
+    return strip<AgentRecord>(out.Attributes ?? {});
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {

@@ -149,8 +149,8 @@ export class LevelStateStore implements StateStore {
     let result: SlotClaim | undefined;
     await this.withLock(`a/${agentId}`, async () => {
       const agent = this.agents.get(agentId);
-      const next = agent && withSlotClaimed(agent, taskId, stamp, force);
       if (!agent) return;
+      const next = withSlotClaimed(agent, taskId, stamp, force);
       result = next
         ? { agent: await this.writeAgent(next), claimed: true }
         : { agent, claimed: agent.active_task_ids.includes(taskId) };

@@ -177,15 +177,7 @@ export function withSlotClaimed(
   if (agent.active_task_ids.includes(taskId)) return undefined;
   if (!force && (agent.status !== 'available' || agent.active_tasks >= agent.max_concurrent_tasks))
     return undefined;
-  const ids = [...agent.active_task_ids, taskId];
-  return {
-    ...agent,
-    active_task_ids: ids,
-    active_tasks: ids.length,
-    version: agent.version + 1,
-    updated_at: stamp.updatedAt,
-    ttl: stamp.ttl,
-  };
+  return withSlots(agent, [...agent.active_task_ids, taskId], stamp);
 }
 
 /** The agent after an atomic release of the task's slot, or undefined when it holds none. */
@@ -195,7 +187,15 @@ export function withSlotReleased(
   stamp: WriteStamp,
 ): AgentRecord | undefined {
   if (!agent.active_task_ids.includes(taskId)) return undefined;
-  const ids = agent.active_task_ids.filter((id) => id !== taskId);
+  return withSlots(
+    agent,
+    agent.active_task_ids.filter((id) => id !== taskId),
+    stamp,
+  );
+}
+
+/** The agent with these slots, stamped as every write of it is (count, version, time, TTL). */
+function withSlots(agent: AgentRecord, ids: string[], stamp: WriteStamp): AgentRecord {
   return {
     ...agent,
     active_task_ids: ids,
