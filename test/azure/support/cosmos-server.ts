@@ -7,6 +7,12 @@
  * - `POST .../docs`: create (409 if the id exists in the partition) or query
  *   (`x-ms-documentdb-isquery`), with `x-ms-documentdb-partitionkey`
  * - `GET|PUT .../docs/{id}`: read (404) and replace (`If-Match`: 412 on a stale ETag)
+ * - `PATCH .../docs/{id}`: partial document update, body `{ condition?, operations }` (or the bare
+ *   array of operations, as the client sends one it was given): 404 on no document, 412 on a stale
+ *   `If-Match` or when the condition (`FROM c WHERE ...`, `cosmos-predicate.ts`) does not select
+ *   the document, 400 on a malformed body, a condition outside the supported subset or an
+ *   operation that cannot apply (`cosmos-patch.ts`); all operations apply or none. Like the
+ *   other writes it answers with the stored document and its new ETag.
  *
  * Every request's master-key signature is verified (401 otherwise), ETags change on each write,
  * and faults can be injected (`failNext`). Queries are parsed from a small SQL subset:
@@ -19,6 +25,8 @@ import { createHmac, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { applyOperations, PatchError, validateOperations } from './cosmos-patch';
+import { parsePredicate, PredicateError, selects, type Expr } from './cosmos-predicate';
 
 type Doc = Record<string, unknown> & { id: string };
 
@@ -45,9 +53,18 @@ export class CosmosTestServer {
   private readonly tls: { key: string; cert: string } | undefined;
   readonly database: string;
   readonly container: string;
+  private readonly partitionKeyPath = '/pk';
   /** partition key value -> id -> document */
   readonly partitions = new Map<string, Map<string, Doc>>();
-  readonly requests: Array<{ method: string; path: string; partitionKey?: string; query?: string }> = [];
+  /** Every request: its partition key, a query's or patch's body, and the status answered. */
+  readonly requests: Array<{
+    method: string;
+    path: string;
+    partitionKey?: string;
+    query?: string;
+    patch?: string;
+    status?: number;
+  }> = [];
   private faults: Array<Fault & { remaining: number }> = [];
   private etagSeq = 0;
   /** Documents returned by point reads and queries since the last reset. */
@@ -118,13 +135,27 @@ export class CosmosTestServer {
     };
     const pkHeader = header('x-ms-documentdb-partitionkey');
     const partitionKey = pkHeader ? (JSON.parse(pkHeader) as unknown[])[0] : undefined;
-    this.requests.push({
+    const entry: (typeof this.requests)[number] = {
       method,
       path: url.pathname,
       ...(typeof partitionKey === 'string' ? { partitionKey } : {}),
       ...(header('x-ms-documentdb-isquery') ? { query: body } : {}),
-    });
+      ...(method === 'PATCH' ? { patch: body } : {}),
+    };
+    this.requests.push(entry);
+    this.respond(method, url, segments, header, partitionKey, body, res);
+    entry.status = res.statusCode;
+  }
 
+  private respond(
+    method: string,
+    url: URL,
+    segments: string[],
+    header: (name: string) => string | undefined,
+    partitionKey: unknown,
+    body: string,
+    res: http.ServerResponse,
+  ): void {
     const { resourceType, resourceLink } = resourceOf(segments);
     if (!this.authorized(method, resourceType, resourceLink, header('authorization'), header('x-ms-date'))) {
       return send(res, 401, {
@@ -223,6 +254,8 @@ export class CosmosTestServer {
       partition.set(id, stored);
       return send(res, 200, stored, { etag: stored._etag as string });
     }
+    if (id !== undefined && method === 'PATCH')
+      return this.patch(partition, id, body, header('if-match'), res);
     return send(res, 405, { code: 'MethodNotAllowed', message: `${method} ${url.pathname}` });
   }
 
@@ -255,6 +288,61 @@ export class CosmosTestServer {
     const headers: Record<string, string> = { 'x-ms-item-count': String(page.length) };
     if (end < rows.length) headers['x-ms-continuation'] = String(end);
     send(res, 200, { _rid: 'local', Documents: page, _count: page.length }, headers);
+  }
+
+  /** Patch Document: the body is checked first, then the document, its ETag and the condition. */
+  private patch(
+    partition: Map<string, Doc>,
+    id: string,
+    body: string,
+    ifMatch: string | undefined,
+    res: http.ServerResponse,
+  ): void {
+    const badRequest = (message: string) => send(res, 400, { code: 'BadRequest', message });
+    let operations: ReturnType<typeof validateOperations>;
+    let condition: Expr | undefined;
+    try {
+      const spec = JSON.parse(body) as unknown;
+      const request = (Array.isArray(spec) ? { operations: spec } : spec) as {
+        operations?: unknown;
+        condition?: unknown;
+      } | null;
+      if (request === null || typeof request !== 'object')
+        return badRequest('Invalid patch request: check syntax of patch specification');
+      operations = validateOperations(request.operations, this.partitionKeyPath);
+      if (request.condition !== undefined) {
+        if (typeof request.condition !== 'string')
+          return badRequest('Invalid patch request: condition must be a string');
+        condition = parsePredicate(request.condition);
+      }
+    } catch (err) {
+      if (err instanceof SyntaxError) return badRequest(`Invalid patch request: ${err.message}`);
+      if (err instanceof PatchError) return badRequest(err.message);
+      if (err instanceof PredicateError)
+        return badRequest(`Invalid patch request: condition not supported: ${err.message}`);
+      throw err;
+    }
+    const current = partition.get(id);
+    if (!current)
+      return send(res, 404, {
+        code: 'NotFound',
+        message: 'Entity with the specified id does not exist in the system.',
+      });
+    if ((ifMatch && ifMatch !== current._etag) || (condition && !selects(condition, current)))
+      return send(res, 412, {
+        code: 'PreconditionFailed',
+        message: 'One of the specified pre-condition is not met.',
+      });
+    let patched: Doc;
+    try {
+      patched = applyOperations(current, operations);
+    } catch (err) {
+      if (err instanceof PatchError) return badRequest(err.message);
+      throw err;
+    }
+    const stored = this.stamp(patched);
+    partition.set(id, stored);
+    send(res, 200, stored, { etag: stored._etag as string });
   }
 
   private partition(value: string): Map<string, Doc> {
@@ -320,7 +408,7 @@ export class CosmosTestServer {
       id: this.container,
       _rid: 'local-coll',
       _self: `dbs/${this.database}/colls/${this.container}/`,
-      partitionKey: { paths: ['/pk'], kind: 'Hash', version: 2 },
+      partitionKey: { paths: [this.partitionKeyPath], kind: 'Hash', version: 2 },
       defaultTtl: -1,
       indexingPolicy: {
         indexingMode: 'consistent',
