@@ -3,7 +3,14 @@
  * is counted where it leaves the core, whatever the core's own counters say.
  */
 import type { AgentRecord, TaskRecord, TaskStatus } from '../../shared/core/model';
-import type { LlmClient, LlmRequest, LlmResponse, Page, StateStore } from '../../shared/core/ports';
+import type {
+  LlmClient,
+  LlmRequest,
+  LlmResponse,
+  Page,
+  PutOptions,
+  StateStore,
+} from '../../shared/core/ports';
 
 export const STORE_METHODS = [
   'getAgent',
@@ -56,9 +63,12 @@ export class CountingStore implements StateStore {
 
   readonly claimAgentSlot?: StateStore['claimAgentSlot'];
   readonly releaseAgentSlot?: StateStore['releaseAgentSlot'];
+  /** A write-behind store's flush: forwarded (not a call per write, so not counted). */
+  readonly flush?: StateStore['flush'];
 
   constructor(readonly inner: StateStore) {
     this.name = `counting(${inner.name})`;
+    if (inner.flush) this.flush = inner.flush.bind(inner);
     const { claimAgentSlot: claim, releaseAgentSlot: release } = inner;
     if (claim && release) {
       this.claimAgentSlot = (a, t, stamp, force) => {
@@ -92,9 +102,9 @@ export class CountingStore implements StateStore {
     this.counts.getTask += 1;
     return this.inner.getTask(taskId);
   }
-  putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
+  putTask(task: TaskRecord, expectedVersion: number | null, options?: PutOptions): Promise<void> {
     this.counts.putTask += 1;
-    return this.inner.putTask(task, expectedVersion);
+    return this.inner.putTask(task, expectedVersion, options);
   }
   listTasksByStatus(status: TaskStatus, limit?: number): Promise<TaskRecord[]> {
     this.counts.listTasksByStatus += 1;

@@ -5,7 +5,7 @@
  * JSON, for the "KB read per completion" figure (that costs time, so timed runs leave it off).
  */
 import type { AgentRecord, TaskRecord, TaskStatus } from '../../shared/core/model';
-import type { Page, StateStore } from '../../shared/core/ports';
+import type { Page, PutOptions, StateStore } from '../../shared/core/ports';
 
 export interface ReadCounts {
   calls: Record<string, number>;
@@ -29,9 +29,11 @@ export class ItemCountingStore implements StateStore {
 
   readonly claimAgentSlot?: StateStore['claimAgentSlot'];
   readonly releaseAgentSlot?: StateStore['releaseAgentSlot'];
+  readonly flush?: StateStore['flush'];
 
   constructor(readonly inner: StateStore) {
     this.name = inner.name;
+    if (inner.flush) this.flush = inner.flush.bind(inner);
     // Atomic slot changes read nothing for the core (the agent they return is the write's answer).
     const { claimAgentSlot: claim, releaseAgentSlot: release } = inner;
     if (claim && release) {
@@ -103,9 +105,9 @@ export class ItemCountingStore implements StateStore {
     this.records('getTask', t ? [t] : []);
     return t;
   }
-  putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
+  putTask(task: TaskRecord, expectedVersion: number | null, options?: PutOptions): Promise<void> {
     this.call('putTask');
-    return this.inner.putTask(task, expectedVersion);
+    return this.inner.putTask(task, expectedVersion, options);
   }
   async listTasksByStatus(status: TaskStatus, limit?: number): Promise<TaskRecord[]> {
     const list = await this.inner.listTasksByStatus(status, limit);

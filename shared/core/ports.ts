@@ -23,6 +23,10 @@ import type {
  * no record exists) and the record's own `version` is `expectedVersion + 1` (1 for a new one).
  * Otherwise it throws `ConditionFailedError`. Throttling and timeouts surface as
  * `StoreUnavailableError`. Records are returned as plain objects the caller may not mutate.
+ *
+ * A write is visible to every read of the store once it resolves. It is durable then too,
+ * except in a write-behind store (one that has `flush`), where it is durable once a `flush`
+ * called after it resolves.
  */
 export interface StateStore {
   readonly name: string;
@@ -31,7 +35,7 @@ export interface StateStore {
   listAgents(): Promise<AgentRecord[]>;
   putAgent(agent: AgentRecord, expectedVersion: number | null): Promise<void>;
   getTask(taskId: string): Promise<TaskRecord | undefined>;
-  putTask(task: TaskRecord, expectedVersion: number | null): Promise<void>;
+  putTask(task: TaskRecord, expectedVersion: number | null, options?: PutOptions): Promise<void>;
   /**
    * Tasks in one status, in queue order (priority rank, then `created_at`, then id), at most
    * `limit` (default 100). One query per call.
@@ -76,7 +80,28 @@ export interface StateStore {
   ): Promise<SlotClaim | undefined>;
   /** Takes the task off the agent's slots (no write when it holds none); undefined: no such agent. */
   releaseAgentSlot?(agentId: string, taskId: string, stamp: WriteStamp): Promise<AgentRecord | undefined>;
+
+  /**
+   * Write-behind stores only (optional): resolves once every write that resolved before the call
+   * is durable, except `deferrable` ones, which may still wait for a later flush; rejects with a
+   * retryable error when the writes could not be made durable (they stay pending and the next
+   * flush tries them again). The core calls it before anything outside the store can see what it
+   * wrote: before it publishes events, and before it acknowledges a delivery. A store whose
+   * writes are durable when they resolve does not have it. A decorator of a store must forward it.
+   */
+  flush?(): Promise<void>;
+  /** Writes whatever is pending (a write-behind store) and closes. */
   close?(): Promise<void>;
+}
+
+/** How a write may be treated. */
+export interface PutOptions {
+  /**
+   * Losing this write in a crash only repeats work that is idempotent (clearing the outbox of
+   * events already published: the sweep publishes them again, under the same ids). A write-behind
+   * store need not wait for it in `flush`; it writes it with the next batch.
+   */
+  deferrable?: boolean;
 }
 
 /** `updated_at` and `ttl` of a record written by an atomic change. */

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ClassicLevel } from 'classic-level';
 import { LevelStateStore } from '../../shared/adapters/local/level-store';
+import { isRetryable, StoreUnavailableError } from '../../shared/core/errors';
 import { queueKeyOf, TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../shared/core/model';
 import type { Page } from '../../shared/core/ports';
 import { makeTask } from '../support/factories';
@@ -91,6 +92,8 @@ describe('LevelDB store: listings from the in-memory indexes', () => {
     };
 
     const compare = async () => {
+      // What is compared with the disk is what a flush has written there.
+      await store.flush();
       const db = dbOf(store);
       for (const status of TASK_STATUSES as readonly TaskStatus[]) {
         for (const limit of [1, 5, 1000]) {
@@ -163,35 +166,44 @@ describe('LevelDB store: listings from the in-memory indexes', () => {
     await expect(store.putTask(makeTask({ task_id: 'k0' }), null)).rejects.toThrow(/expected version none/);
   });
 
-  test('a failed batch leaves the in-memory indexes as they were, and the task still readable', async () => {
+  test('a failed batch stays pending: the flush rejects (retryably), memory keeps the writes, the next flush writes them', async () => {
     const first = makeTask({ task_id: 'w1', required_capabilities: ['a'] });
     await store.putTask(first, null);
+    await store.flush();
     const db = dbOf(store);
-    const batch = db.batch.bind(db);
-    const spy = jest.spyOn(db, 'batch').mockImplementation(() => {
-      const b = batch();
-      b.write = async () => {
-        throw new Error('disk full');
-      };
-      return b;
-    });
-    await expect(store.putTask({ ...first, status: 'assigned', version: 2 }, 1)).rejects.toThrow('disk full');
-    await expect(
-      store.putTask(makeTask({ task_id: 'w2', required_capabilities: ['a'] }), null),
-    ).rejects.toThrow('disk full');
+    const spy = jest.spyOn(db, 'batch').mockImplementation((async () => {
+      throw new Error('disk full');
+    }) as unknown as Db['batch']);
+    const assigned = { ...first, status: 'assigned' as const, version: 2 };
+    await store.putTask(assigned, 1);
+    const second = makeTask({ task_id: 'w2', required_capabilities: ['a'] });
+    await store.putTask(second, null);
+    const failure = await store.flush().catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(StoreUnavailableError);
+    expect(isRetryable(failure)).toBe(true);
+    expect((failure as Error).message).toMatch(/disk full/);
+    // Reads see the writes (nothing outside the process did: the flush failed) ...
+    expect((await store.listQueue('caps:a', 10)).items).toEqual([second]);
+    expect(await store.listTasksByStatus('assigned')).toEqual([assigned]);
+    // ... and a write after them goes with them.
+    await store.putTask({ ...second, priority: 'high', version: 2 }, 1);
+    await expect(store.flush()).rejects.toThrow(/disk full/);
+    expect(await db.get('t/w1')).toBe(JSON.stringify(first));
+    expect(await db.get('t/w2')).toBeUndefined();
     spy.mockRestore();
-    expect((await store.listQueue('caps:a', 10)).items.map((t) => t.task_id)).toEqual(['w1']);
-    expect(await store.listTasksByStatus('assigned')).toEqual([]);
-    expect(await store.getTask('w2')).toBeUndefined();
-    expect(await store.getTask('w1')).toEqual(first);
-    await store.putTask({ ...first, status: 'assigned', version: 2 }, 1);
-    expect((await store.listQueue('caps:a', 10)).items).toEqual([]);
+    await store.flush();
+    await store.close();
+    store = await LevelStateStore.open(dir, { cachedTasks: 7 });
+    expect(await store.getTask('w1')).toEqual(assigned);
+    expect(await store.getTask('w2')).toEqual({ ...second, priority: 'high', version: 2 });
+    expect((await store.listQueue('caps:a', 10)).items.map((t) => t.task_id)).toEqual(['w2']);
   });
 
   test('a read from disk that finishes after a write does not put the older record back in memory', async () => {
     const task = makeTask({ task_id: 'r1' });
     await store.putTask(task, null);
     for (let i = 0; i < 10; i++) await store.putTask(makeTask({ task_id: `evict${i}` }), null);
+    await store.flush(); // r1 is now only on disk
     const db = dbOf(store);
     const original = db.get.bind(db) as (key: string) => Promise<string | undefined>;
     let release!: () => void;

@@ -19,6 +19,7 @@ import type {
   LlmClient,
   LlmRequest,
   LlmResponse,
+  PutOptions,
   StateStore,
 } from '../../shared/core/ports';
 import { LlmRouter } from '../../shared/core/routing/llm-router';
@@ -100,6 +101,11 @@ export function forwardAtomicSlots(
   };
 }
 
+/** A write-behind store's flush, forwarded (the core flushes through the wrapper). */
+export function forwardFlush(inner: StateStore): Pick<StateStore, 'flush'> {
+  return inner.flush ? { flush: inner.flush.bind(inner) } : {};
+}
+
 /** The store's index methods, each preceded by `before` (a yield, a fault, a crash step). */
 export function forwardIndexes(
   inner: StateStore,
@@ -134,8 +140,10 @@ export class InterleavingStore implements StateStore {
       this,
       forwardIndexes(inner, () => this.yieldSometimes()),
       forwardAtomicSlots(inner, () => this.yieldSometimes()),
+      forwardFlush(inner),
     );
   }
+  declare flush: StateStore['flush'];
   declare claimAgentSlot: StateStore['claimAgentSlot'];
   declare releaseAgentSlot: StateStore['releaseAgentSlot'];
   private async yieldSometimes(): Promise<void> {
@@ -148,9 +156,9 @@ export class InterleavingStore implements StateStore {
     this.inner.putAgent(a, v)
   );
   getTask = async (id: string) => (await this.yieldSometimes(), this.inner.getTask(id));
-  putTask = async (t: TaskRecord, v: number | null) => (
+  putTask = async (t: TaskRecord, v: number | null, o?: PutOptions) => (
     await this.yieldSometimes(),
-    this.inner.putTask(t, v)
+    this.inner.putTask(t, v, o)
   );
   listTasksByStatus = async (s: TaskRecord['status'], l?: number) => (
     await this.yieldSometimes(),
@@ -191,8 +199,10 @@ export class FaultyStore implements StateStore {
         () => this.before(false),
         () => this.after(),
       ),
+      forwardFlush(inner),
     );
   }
+  declare flush: StateStore['flush'];
   declare claimAgentSlot: StateStore['claimAgentSlot'];
   declare releaseAgentSlot: StateStore['releaseAgentSlot'];
   private before(write: boolean): void {
@@ -228,9 +238,9 @@ export class FaultyStore implements StateStore {
     this.before(false);
     return this.inner.getTask(id);
   }
-  async putTask(t: TaskRecord, v: number | null) {
+  async putTask(t: TaskRecord, v: number | null, o?: PutOptions) {
     this.before(true);
-    await this.inner.putTask(t, v);
+    await this.inner.putTask(t, v, o);
     this.after();
   }
   async listTasksByStatus(s: TaskRecord['status'], l?: number) {
@@ -265,10 +275,11 @@ export class CrashSwitch {
       listAgents: async () => (s.step(), inner.listAgents()),
       putAgent: async (a, v) => (s.step(), inner.putAgent(a, v)),
       getTask: async (id) => (s.step(), inner.getTask(id)),
-      putTask: async (t, v) => (s.step(), inner.putTask(t, v)),
+      putTask: async (t, v, o) => (s.step(), inner.putTask(t, v, o)),
       listTasksByStatus: async (st, l) => (s.step(), inner.listTasksByStatus(st, l)),
       ...forwardIndexes(inner, () => s.step()),
       ...forwardAtomicSlots(inner, () => s.step()),
+      ...forwardFlush(inner),
     };
   }
   bus(inner: EventBus): EventBus {

@@ -15,13 +15,23 @@
  *
  * The process owns its directory (LevelDB's LOCK), so it can keep what it wrote: every agent
  * and the most recent tasks are held in memory (records are immutable values, deep-frozen under
- * jest), reads are served from there and every write goes to LevelDB before memory is
- * updated. The index entries are held in memory too (`SortedKeys` per index, loaded at open with
- * one range read per prefix, changed only once the task's batch is written), so a listing reads
- * its page of entries from memory and then its tasks from the cache or with one multi-get. The
- * ids of every task on disk (the `s/` entries' values) are held as well, so looking up an id no
- * task has (the idempotency check of a create) does not read the disk: about 50-100 bytes per
- * task for its `s/` entry and id, besides its other entries while they exist.
+ * jest) and reads are served from there. The index entries are held in memory too (`SortedKeys`
+ * per index, loaded at open with one range read per prefix), so a listing reads its page of
+ * entries from memory and then its tasks from the cache or with one multi-get. The ids of every
+ * task on disk (the `s/` entries' values) are held as well, so looking up an id no task has (the
+ * idempotency check of a create) does not read the disk: about 50-100 bytes per task for its
+ * `s/` entry and id, besides its other entries while they exist.
+ *
+ * Write-behind: a write is checked and applied to memory at once (it resolves with no disk round
+ * trip, and every read sees it), and goes to disk with the next batch; `flush` resolves once
+ * every write before it is on disk. The core flushes before it publishes and before it
+ * acknowledges, so nothing outside the process ever sees a write a crash could take back, and a
+ * request's writes (task created, slot claimed, task committed) reach the disk as one batch:
+ * one awaited write instead of three. Batches go out one at a time, in order, each atomic; what
+ * arrives while one is in flight goes with the next, several writes of one key as its last. A
+ * batch that fails stays pending (the flush waiting for it rejects, retryably) and is tried again
+ * with the next one, so memory never holds what the disk will not get. `deferrable` writes (an
+ * outbox cleared after publishing) are not waited for: they go with the next batch.
  */
 import { ClassicLevel } from 'classic-level';
 import { StoreUnavailableError } from '../../core/errors';
@@ -32,7 +42,7 @@ import {
   type TaskRecord,
   type TaskStatus,
 } from '../../core/model';
-import type { Page, SlotClaim, StateStore, WriteStamp } from '../../core/ports';
+import type { Page, PutOptions, SlotClaim, StateStore, WriteStamp } from '../../core/ports';
 import { check, withSlotClaimed, withSlotReleased } from './memory-store';
 import { SortedKeys } from './sorted-keys';
 
@@ -58,6 +68,16 @@ export class LevelStateStore implements StateStore {
   private readonly deadlines = new SortedKeys(); // d/ -> deadline \0 task id
   /** Entry keys whose task id is not what `idOf` reads from them (never, for valid ids): key -> id. */
   private readonly unusualIds = new Map<string, string>();
+  /** Writes not on disk yet, key -> its last value (a record, an index entry's value or DELETE). */
+  private pending = new Map<string, unknown>();
+  /** The batch on its way to disk (still read from: the cache may have dropped its tasks). */
+  private inFlight = new Map<string, unknown>();
+  private writing: Promise<Error | undefined> | undefined;
+  private scheduled = false;
+  /** Writes staged so far; the last one a flush must cover (not deferrable); the last on disk. */
+  private staged = 0;
+  private required = 0;
+  private durable = 0;
 
   private constructor(
     readonly location: string,
@@ -118,8 +138,93 @@ export class LevelStateStore implements StateStore {
     }
   }
 
+  /** Writes what is pending, deferrable writes included, then closes. */
   async close(): Promise<void> {
-    await this.db.close();
+    try {
+      await this.until(this.staged);
+    } finally {
+      await this.db.close();
+    }
+  }
+
+  /** Resolves once every write that resolved before the call (but deferrable ones) is on disk. */
+  flush(): Promise<void> {
+    return this.until(this.required);
+  }
+
+  private async until(target: number): Promise<void> {
+    while (this.durable < target) {
+      const error = await (this.writing ?? this.writeNext());
+      if (error && this.durable < target)
+        throw new StoreUnavailableError(`cannot write to the store at ${this.location}: ${error.message}`, {
+          cause: error,
+        });
+    }
+  }
+
+  /** Backpressure: a writer that never flushes (or outruns the disk) waits for the batches to catch up. */
+  private async room(): Promise<void> {
+    while (this.pending.size >= MAX_PENDING_KEYS) await this.until(this.staged);
+  }
+
+  /** Counts one write whose keys were put in `pending` (in memory at once, on disk with the next batch). */
+  private stage(deferrable: boolean): void {
+    this.staged += 1;
+    if (!deferrable) this.required = this.staged;
+    this.schedule();
+  }
+
+  /** A batch soon, unless one is on its way (whose end schedules the next). */
+  private schedule(): void {
+    if (this.scheduled || this.writing) return;
+    this.scheduled = true;
+    // Soon, not at once: the flush a request ends with (or the next one's) takes what is
+    // pending along, in its batch, rather than waiting behind a batch of its first writes.
+    setTimeout(() => {
+      this.scheduled = false;
+      if (this.pending.size > 0) void this.writeNext();
+    }, BACKGROUND_WRITE_MS);
+  }
+
+  /** Writes the pending batch (or waits for the one in flight); answers the error, if any. */
+  private writeNext(): Promise<Error | undefined> {
+    if (this.writing) return this.writing;
+    if (this.pending.size === 0) {
+      this.durable = this.staged;
+      return Promise.resolve(undefined);
+    }
+    const ops = this.pending;
+    const upTo = this.staged;
+    this.pending = new Map();
+    this.inFlight = ops;
+    const batch = [...ops].map(([key, value]) =>
+      value === DELETE
+        ? { type: 'del' as const, key }
+        : { type: 'put' as const, key, value: typeof value === 'string' ? value : JSON.stringify(value) },
+    );
+    const done = (error: Error | undefined) => {
+      this.writing = undefined;
+      this.inFlight = new Map();
+      if (error) {
+        // Still to be written, under what was staged since.
+        for (const [key, value] of this.pending) ops.set(key, value);
+        this.pending = ops;
+      } else {
+        this.durable = upTo;
+        if (this.pending.size > 0) this.schedule();
+      }
+      return error;
+    };
+    this.writing = this.db.batch(batch, { sync: this.options.sync ?? false }).then(
+      () => done(undefined),
+      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+    );
+    return this.writing;
+  }
+
+  /** A key's value not on disk yet (pending or in flight), or undefined. */
+  private unwritten(key: string): unknown {
+    return this.pending.get(key) ?? (this.inFlight.size > 0 ? this.inFlight.get(key) : undefined);
   }
 
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
@@ -131,31 +236,30 @@ export class LevelStateStore implements StateStore {
   }
 
   async putAgent(agent: AgentRecord, expectedVersion: number | null): Promise<void> {
-    const key = `a/${agent.agent_id}`;
-    await this.withLock(key, async () => {
-      const stored = this.agents.get(agent.agent_id);
-      check(stored?.version, expectedVersion, agent.version, `agent ${agent.agent_id}`);
-      await this.writeAgent(agent);
-    });
+    if (this.pending.size >= MAX_PENDING_KEYS) await this.room();
+    check(
+      this.agents.get(agent.agent_id)?.version,
+      expectedVersion,
+      agent.version,
+      `agent ${agent.agent_id}`,
+    );
+    this.writeAgent(agent);
   }
 
-  /** Under the agent's lock: the check and the write are one step for every writer of this store. */
+  /** The check and the write are one step (in memory, with no await between them). */
   async claimAgentSlot(
     agentId: string,
     taskId: string,
     stamp: WriteStamp,
     force: boolean,
   ): Promise<SlotClaim | undefined> {
-    let result: SlotClaim | undefined;
-    await this.withLock(`a/${agentId}`, async () => {
-      const agent = this.agents.get(agentId);
-      if (!agent) return;
-      const next = withSlotClaimed(agent, taskId, stamp, force);
-      result = next
-        ? { agent: await this.writeAgent(next), claimed: true }
-        : { agent, claimed: agent.active_task_ids.includes(taskId) };
-    });
-    return result;
+    if (this.pending.size >= MAX_PENDING_KEYS) await this.room();
+    const agent = this.agents.get(agentId);
+    if (!agent) return undefined;
+    const next = withSlotClaimed(agent, taskId, stamp, force);
+    return next
+      ? { agent: this.writeAgent(next), claimed: true }
+      : { agent, claimed: agent.active_task_ids.includes(taskId) };
   }
 
   async releaseAgentSlot(
@@ -163,53 +267,68 @@ export class LevelStateStore implements StateStore {
     taskId: string,
     stamp: WriteStamp,
   ): Promise<AgentRecord | undefined> {
-    let result: AgentRecord | undefined;
-    await this.withLock(`a/${agentId}`, async () => {
-      const agent = this.agents.get(agentId);
-      const next = agent && withSlotReleased(agent, taskId, stamp);
-      result = next ? await this.writeAgent(next) : agent;
-    });
-    return result;
+    if (this.pending.size >= MAX_PENDING_KEYS) await this.room();
+    const agent = this.agents.get(agentId);
+    const next = agent && withSlotReleased(agent, taskId, stamp);
+    return next ? this.writeAgent(next) : agent;
   }
 
-  private async writeAgent(agent: AgentRecord): Promise<AgentRecord> {
-    await this.db.put(`a/${agent.agent_id}`, JSON.stringify(agent), { sync: this.options.sync ?? false });
+  private writeAgent(agent: AgentRecord): AgentRecord {
     const kept = keep(agent);
+    this.pending.set(`a/${agent.agent_id}`, kept);
+    this.stage(false);
     this.agents.set(agent.agent_id, kept);
     return kept;
   }
 
   async getTask(taskId: string): Promise<TaskRecord | undefined> {
-    const cached = this.tasks.get(taskId);
-    if (cached) return cached;
-    if (!this.taskIds.has(taskId)) return undefined;
+    const known = this.knownTask(taskId);
+    if (known) return known.stored;
     const task = await this.read<TaskRecord>(`t/${taskId}`);
     return task ? this.remember(keep(task)) : undefined;
   }
 
-  async putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
+  async putTask(task: TaskRecord, expectedVersion: number | null, options?: PutOptions): Promise<void> {
+    if (this.pending.size >= MAX_PENDING_KEYS) await this.room();
     const key = `t/${task.task_id}`;
+    // A task memory knows is checked and written at once; one it must read waits for the disk,
+    // and every other write of that task waits for it.
+    const known = this.locks.has(key) ? undefined : this.knownTask(task.task_id);
+    if (known) return this.writeTask(task, known.stored, expectedVersion, options?.deferrable ?? false);
     await this.withLock(key, async () => {
-      const stored =
-        this.tasks.get(task.task_id) ??
-        (this.taskIds.has(task.task_id) ? await this.read<TaskRecord>(key) : undefined);
-      check(stored?.version, expectedVersion, task.version, `task ${task.task_id}`);
-      const batch = this.db.batch();
-      const entries = indexEntries(task);
-      // Queue keys (`k/`) stay: other tasks may wait in that queue; listQueueKeys skips empty ones.
-      if (stored)
-        for (const old of Object.keys(indexEntries(stored)))
-          if (!(old in entries) && !old.startsWith('k/')) batch.del(old);
-      for (const [entry, value] of Object.entries(entries)) batch.put(entry, value);
-      batch.put(key, JSON.stringify(task));
-      // Before the write: should it fail having reached the disk after all, the id still reads from there.
-      this.taskIds.add(task.task_id);
-      await batch.write({ sync: this.options.sync ?? false });
-      if (stored) this.unindex(stored);
-      this.index(task);
-      this.tasks.delete(task.task_id);
-      this.remember(keep(task));
+      const stored = this.knownTask(task.task_id)?.stored ?? (await this.read<TaskRecord>(key));
+      this.writeTask(task, stored, expectedVersion, options?.deferrable ?? false);
     });
+  }
+
+  /** What memory knows of a task: its record, or that it has none (`stored` undefined); undefined when the disk must say. */
+  private knownTask(taskId: string): { stored: TaskRecord | undefined } | undefined {
+    const cached = this.tasks.get(taskId) ?? (this.unwritten(`t/${taskId}`) as TaskRecord | undefined);
+    if (cached) return { stored: cached };
+    return this.taskIds.has(taskId) ? undefined : { stored: undefined };
+  }
+
+  private writeTask(
+    task: TaskRecord,
+    stored: TaskRecord | undefined,
+    expectedVersion: number | null,
+    deferrable: boolean,
+  ): void {
+    check(stored?.version, expectedVersion, task.version, `task ${task.task_id}`);
+    const kept = keep(task);
+    const entries = indexEntries(kept);
+    // Queue keys (`k/`) stay: other tasks may wait in that queue; listQueueKeys skips empty ones.
+    if (stored)
+      for (const old of Object.keys(indexEntries(stored)))
+        if (!(old in entries) && !old.startsWith('k/')) this.pending.set(old, DELETE);
+    for (const [entry, value] of Object.entries(entries)) this.pending.set(entry, value);
+    this.pending.set(`t/${kept.task_id}`, kept);
+    this.stage(deferrable);
+    this.taskIds.add(kept.task_id);
+    if (stored) this.unindex(stored);
+    this.index(kept);
+    this.tasks.delete(kept.task_id);
+    this.remember(kept);
   }
 
   async listTasksByStatus(status: TaskStatus, limit = 100): Promise<TaskRecord[]> {
@@ -253,7 +372,9 @@ export class LevelStateStore implements StateStore {
   /** Tasks by id, in order, from memory where it has them and one multi-get for the rest. */
   private async tasksById(ids: readonly string[]): Promise<TaskRecord[]> {
     // Taken before the multi-get: what it reads may push these out of the cache.
-    const found = ids.map((id) => this.tasks.get(id));
+    const found = ids.map(
+      (id) => this.tasks.get(id) ?? (this.unwritten(`t/${id}`) as TaskRecord | undefined),
+    );
     const missing = ids.filter((_, i) => found[i] === undefined);
     if (missing.length > 0) {
       const read = new Map<string, TaskRecord>();
@@ -304,7 +425,8 @@ export class LevelStateStore implements StateStore {
    * one a write cached while the read was under way.
    */
   private remember(task: TaskRecord): TaskRecord {
-    const cached = this.tasks.get(task.task_id);
+    const cached =
+      this.tasks.get(task.task_id) ?? (this.unwritten(`t/${task.task_id}`) as TaskRecord | undefined);
     const kept = cached && cached.version >= task.version ? cached : task;
     this.tasks.delete(task.task_id);
     this.tasks.set(task.task_id, kept);
@@ -334,6 +456,15 @@ export class LevelStateStore implements StateStore {
     }
   }
 }
+
+/** Keys pending past which a write waits for the disk (a few thousand tasks' writes). */
+const MAX_PENDING_KEYS = 16_384;
+
+/** How long a write waits for a flush to take it along before it is written anyway. */
+const BACKGROUND_WRITE_MS = 2;
+
+/** A pending write that deletes its key. */
+const DELETE = Symbol('delete');
 
 /** Sorts before any character of a queue key, id or timestamp. */
 const SEP = '\u0000';

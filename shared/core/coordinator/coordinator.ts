@@ -135,10 +135,25 @@ export class Coordinator {
     const logger = this.services.logger;
     if (delivery.error || !delivery.event)
       return failed(logger, delivery.id, delivery.error ?? new ValidationError('empty delivery'));
+    let outcome: Outcome;
     try {
-      return done(delivery.id, await this.handleEvent(delivery.event));
+      outcome = done(delivery.id, await this.handleEvent(delivery.event));
     } catch (err) {
-      return failed(logger, delivery.id, err);
+      outcome = failed(logger, delivery.id, err);
+    }
+    return (await this.durable([outcome]))[0]!;
+  }
+
+  /**
+   * The outcomes once what their deliveries wrote is durable (a write-behind store's flush): a
+   * delivery is acknowledged only then. When the flush fails, each `done` is retried instead.
+   */
+  private async durable(outcomes: Outcome[]): Promise<Outcome[]> {
+    try {
+      await this.services.ledger.flush();
+      return outcomes;
+    } catch (err) {
+      return outcomes.map((o) => (o.status === 'done' ? failed(this.services.logger, o.id, err) : o));
     }
   }
 
@@ -169,14 +184,19 @@ export class Coordinator {
    * A push notification from an A2A agent (`POST /a2a/notifications`): answers 404 when this
    * coordinator has no A2A agents configured.
    */
-  a2aNotification(body: unknown, headers: Record<string, string | string[] | undefined>) {
-    if (!this.services.a2a) return Promise.resolve({ status: 404, body: { error: 'not_found' } });
-    return this.services.a2a.notification(body, headers);
+  async a2aNotification(body: unknown, headers: Record<string, string | string[] | undefined>) {
+    if (!this.services.a2a) return { status: 404, body: { error: 'not_found' } };
+    const answer = await this.services.a2a.notification(body, headers);
+    // Answered only once what it changed is durable; the agent sends it again otherwise.
+    await this.services.ledger.flush();
+    return answer;
   }
 
-  /** The scheduled sweep (what a `sweep` event does). */
-  sweep() {
-    return sweepWithA2a(this.services);
+  /** The scheduled sweep (what a `sweep` event does); it returns once what it wrote is durable. */
+  async sweep() {
+    const result = await sweepWithA2a(this.services);
+    await this.services.ledger.flush();
+    return result;
   }
 
   private async handleRequestRun(run: readonly Delivery[]): Promise<Outcome[]> {
@@ -190,10 +210,12 @@ export class Coordinator {
     } catch (err) {
       return run.map((d) => failed(logger, d.id, err));
     }
-    return run.map((d, k) => {
-      const r = results[k]!;
-      return r instanceof Error ? failed(logger, d.id, r) : done(d.id, r);
-    });
+    return this.durable(
+      run.map((d, k) => {
+        const r = results[k]!;
+        return r instanceof Error ? failed(logger, d.id, r) : done(d.id, r);
+      }),
+    );
   }
 
   // ------------------------------------------------------------------ queries (HTTP API, CLI, dashboard)

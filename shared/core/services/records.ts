@@ -7,7 +7,7 @@
  */
 import { ConditionFailedError } from '../errors';
 import type { AgentRecord, TaskRecord, TaskStatus } from '../model';
-import type { Clock, Page, SlotClaim, StateStore } from '../ports';
+import type { Clock, Page, PutOptions, SlotClaim, StateStore } from '../ports';
 
 const MAX_CAS_ATTEMPTS = 12;
 /** For changes that only give something back (a slot): at most about 3 s of backoff in all. */
@@ -34,7 +34,7 @@ export type Change<T> = (current: T) => T | undefined;
 
 export class VersionedRecords {
   /** Round trips to the store, for benchmarks. */
-  readonly stats = { reads: 0, writes: 0, conflicts: 0 };
+  readonly stats = { reads: 0, writes: 0, conflicts: 0, flushes: 0 };
   /** Told of every agent record this instance wrote or read fresh (the registry's snapshot). */
   onAgent?: (agent: AgentRecord) => void;
 
@@ -120,20 +120,33 @@ export class VersionedRecords {
 
   /**
    * Applies `change` to the current task. `current` may be passed to save the first read when
-   * the caller just read it.
+   * the caller just read it. `options` go to the store with the write.
    */
   updateTask(
     taskId: string,
     change: Change<TaskRecord>,
     current?: TaskRecord,
+    options?: PutOptions,
   ): Promise<TaskRecord | undefined> {
     // Without a give-up limit the loop never answers CONTENDED.
     return this.update(
       current,
       () => this.getTask(taskId),
-      (next, expected) => this.store.putTask(next, expected),
+      options
+        ? (next, expected) => this.store.putTask(next, expected, options)
+        : (next, expected) => this.store.putTask(next, expected),
       change,
     ) as Promise<TaskRecord | undefined>;
+  }
+
+  /**
+   * Makes what this process wrote durable before anything outside the store sees it (a
+   * write-behind store's `flush`; nothing to wait for in any other store).
+   */
+  flush(): Promise<void> {
+    if (!this.store.flush) return Promise.resolve();
+    this.stats.flushes += 1;
+    return this.store.flush();
   }
 
   /**

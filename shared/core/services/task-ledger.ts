@@ -256,6 +256,11 @@ export class TaskLedger {
     });
   }
 
+  /** Makes the ledger's and the registry's writes so far durable (see `VersionedRecords.flush`). */
+  flush(): Promise<void> {
+    return this.records.flush();
+  }
+
   /** Removes the events the bus accepted from the outbox. */
   async clearOutbox(task: TaskRecord, sentIds: readonly string[]): Promise<TaskRecord> {
     const sent = new Set(sentIds);
@@ -267,6 +272,8 @@ export class TaskLedger {
         return t;
       },
       task,
+      // Lost in a crash, the events are published again by the sweep, under the same ids.
+      { deferrable: true },
     );
     return cleared ?? task;
   }

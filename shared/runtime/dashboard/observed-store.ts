@@ -4,7 +4,7 @@
  * coordinator commits it, without polling the store.
  */
 import type { AgentRecord, TaskRecord, TaskStatus } from '../../core/model';
-import type { Page, StateStore } from '../../core/ports';
+import type { Page, PutOptions, StateStore } from '../../core/ports';
 
 export type StoreChange = { kind: 'task'; record: TaskRecord } | { kind: 'agent'; record: AgentRecord };
 
@@ -14,9 +14,12 @@ export class ObservedStore implements StateStore {
 
   readonly claimAgentSlot?: StateStore['claimAgentSlot'];
   readonly releaseAgentSlot?: StateStore['releaseAgentSlot'];
+  readonly flush?: StateStore['flush'];
 
   constructor(readonly inner: StateStore) {
     this.name = inner.name;
+    // A write-behind store stays one through the decorator (the core flushes through it).
+    if (inner.flush) this.flush = inner.flush.bind(inner);
     // The inner store's atomic slot changes stay atomic through the decorator (and are seen).
     const claim = inner.claimAgentSlot?.bind(inner);
     const release = inner.releaseAgentSlot?.bind(inner);
@@ -57,8 +60,8 @@ export class ObservedStore implements StateStore {
     return this.inner.getTask(taskId);
   }
 
-  async putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
-    await this.inner.putTask(task, expectedVersion);
+  async putTask(task: TaskRecord, expectedVersion: number | null, options?: PutOptions): Promise<void> {
+    await this.inner.putTask(task, expectedVersion, options);
     this.emit({ kind: 'task', record: task });
   }
 

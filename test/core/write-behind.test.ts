@@ -1,0 +1,251 @@
+/**
+ * Write-behind stores (`flush` on the port). The core flushes before anything outside the
+ * store can see its writes: before a publish and before a delivery is acknowledged; a failed
+ * flush turns the delivery into a retry with nothing published. The LevelDB store is one: a
+ * coordination request's writes reach its disk as one batch, written before the assignment is
+ * published, and the outbox clear after it is not waited for.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ClassicLevel } from 'classic-level';
+import { LevelStateStore } from '../../shared/adapters/local/level-store';
+import { LocalBus } from '../../shared/adapters/local/local-bus';
+import { MemoryStateStore } from '../../shared/adapters/local/memory-store';
+import { ObservedStore } from '../../shared/runtime/dashboard/observed-store';
+import { instrumentStore } from '../../shared/adapters/otel/instrument';
+import { Coordinator } from '../../shared/core/coordinator/coordinator';
+import { StoreUnavailableError } from '../../shared/core/errors';
+import type { TaskRecord } from '../../shared/core/model';
+import { noopTelemetry, type EventBus, type PutOptions, type StateStore } from '../../shared/core/ports';
+import { RulesRouter } from '../../shared/core/routing/rules-router';
+import { CountingStore } from '../../bench/lib/counting';
+import { ItemCountingStore } from '../../bench/lib/item-counting';
+import { CrashSwitch, FaultyStore, InterleavingStore } from '../faults/harness';
+import { makeTask } from '../support/factories';
+
+type Db = ClassicLevel<string, string>;
+const dbOf = (store: LevelStateStore) => (store as unknown as { db: Db }).db;
+const pendingOf = (store: LevelStateStore) => (store as unknown as { pending: Map<string, unknown> }).pending;
+
+/** A memory store posing as write-behind: it logs every write and flush into `log`. */
+class ProbeStore extends MemoryStateStore {
+  constructor(
+    readonly log: string[],
+    private readonly failFlush: () => boolean = () => false,
+  ) {
+    super();
+  }
+  override async putTask(task: TaskRecord, expected: number | null, options?: PutOptions): Promise<void> {
+    await super.putTask(task, expected);
+    this.log.push(`${options?.deferrable ? 'deferrable ' : ''}write ${task.task_id} ${task.status}`);
+  }
+  async flush(): Promise<void> {
+    if (this.failFlush()) {
+      this.log.push('flush failed');
+      throw new StoreUnavailableError('injected: the disk is full');
+    }
+    this.log.push('flush');
+  }
+}
+
+function logBus(log: string[]): EventBus {
+  return {
+    name: 'log',
+    publish: async (events) => void log.push(...events.map((e) => `publish ${e.type}`)),
+  };
+}
+
+const register = { type: 'agent_state_change', agent_id: 'a1', new_state: 'available', capabilities: ['x'] };
+const request = (id: string) => ({ type: 'coordination_request', task_id: id, task_type: 'x' });
+
+describe('the core and a write-behind store', () => {
+  test('it flushes before it publishes and before it acknowledges; the outbox clear is deferrable', async () => {
+    const log: string[] = [];
+    const coordinator = new Coordinator({
+      store: new ProbeStore(log),
+      bus: logBus(log),
+      router: new RulesRouter(),
+    });
+    await coordinator.handle(register);
+    log.length = 0;
+    const [outcome] = await coordinator.handle(request('t1'));
+    expect(outcome).toMatchObject({ status: 'done', result: { status: 'assigned' } });
+    const publish = log.indexOf('publish Task Assignment');
+    expect(publish).toBeGreaterThan(0);
+    // Everything written before the publish was flushed before it.
+    expect(log[publish - 1]).toBe('flush');
+    expect(log.slice(0, publish).filter((l) => l.startsWith('write'))).toEqual([
+      'write t1 queued',
+      'write t1 assigned',
+    ]);
+    // After it, only the outbox clear, which need not be waited for; and the acknowledgement's flush.
+    expect(log.slice(publish + 1)).toEqual(['deferrable write t1 assigned', 'flush']);
+  });
+
+  test('a flush that fails is a retry, with nothing published', async () => {
+    const log: string[] = [];
+    let failing = false;
+    const coordinator = new Coordinator({
+      store: new ProbeStore(log, () => failing),
+      bus: logBus(log),
+      router: new RulesRouter(),
+    });
+    await coordinator.handle(register);
+    failing = true;
+    const [outcome] = await coordinator.handle(request('t2'));
+    expect(outcome).toMatchObject({ status: 'retry', code: 'STORE_UNAVAILABLE' });
+    expect(log.filter((l) => l.startsWith('publish'))).toEqual([]);
+    // An agent registration (no publish at all) is acknowledged only after its flush too.
+    const [registration] = await coordinator.handle({ ...register, agent_id: 'a2' });
+    expect(registration).toMatchObject({ status: 'retry', code: 'STORE_UNAVAILABLE' });
+    failing = false;
+    const [again] = await coordinator.handle(request('t2'));
+    expect(again).toMatchObject({ status: 'done', result: { status: 'assigned' } });
+    expect(log.filter((l) => l.startsWith('publish'))).toEqual(['publish Task Assignment']);
+  });
+
+  test('the sweep returns once what it wrote is flushed', async () => {
+    const log: string[] = [];
+    const coordinator = new Coordinator({
+      store: new ProbeStore(log),
+      bus: logBus(log),
+      router: new RulesRouter(),
+    });
+    log.length = 0;
+    await coordinator.sweep();
+    expect(log[log.length - 1]).toBe('flush');
+  });
+
+  test('every decorator of a store forwards its flush, and has none when the store has none', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ac-wb-deco-'));
+    const level = await LevelStateStore.open(dir);
+    const crash = new CrashSwitch();
+    const decorators: Array<[string, (s: StateStore) => StateStore]> = [
+      ['ObservedStore', (s) => new ObservedStore(s)],
+      ['instrumentStore', (s) => instrumentStore(s, noopTelemetry)],
+      ['CountingStore', (s) => new CountingStore(s)],
+      ['ItemCountingStore', (s) => new ItemCountingStore(s)],
+      ['InterleavingStore', (s) => new InterleavingStore(s, () => 0)],
+      [
+        'FaultyStore',
+        (s) =>
+          new FaultyStore(
+            s,
+            { unavailableBefore: 0, unavailableAfterWrite: 0, spuriousConflict: 0 },
+            () => 1,
+          ),
+      ],
+      ['CrashSwitch', (s) => crash.store(s)],
+    ];
+    try {
+      for (const [name, wrap] of decorators) {
+        expect({ name, flush: typeof wrap(level).flush }).toEqual({ name, flush: 'function' });
+        expect({ name, flush: typeof wrap(new MemoryStateStore()).flush }).toEqual({
+          name,
+          flush: 'undefined',
+        });
+        const wrapped = wrap(level);
+        await wrapped.putTask(makeTask({ task_id: `deco-${name}` }), null);
+        await wrapped.flush!();
+        expect(await dbOf(level).get(`t/deco-${name}`)).toBeDefined();
+      }
+    } finally {
+      await level.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the LevelDB store, write-behind', () => {
+  let dir: string;
+  let store: LevelStateStore;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ac-wb-'));
+    store = await LevelStateStore.open(dir);
+  });
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("a request's writes reach the disk as one batch, before the assignment is published", async () => {
+    const db = dbOf(store);
+    const batch = jest.spyOn(db, 'batch');
+    const local = new LocalBus();
+    const seen: Array<{ batches: number; onDisk: string | undefined }> = [];
+    const bus: EventBus = {
+      name: 'watching',
+      publish: async (events) => {
+        seen.push({ batches: batch.mock.calls.length, onDisk: await db.get('t/r1') });
+        await local.publish(events);
+      },
+    };
+    const coordinator = new Coordinator({ store, bus, router: new RulesRouter() });
+    await coordinator.handle(register);
+    await store.flush();
+    batch.mockClear();
+    const [outcome] = await coordinator.handle(request('r1'));
+    // The outbox clear was not waited for: it goes with the next batch (soon, or at close).
+    const clearPending = (pendingOf(store).get('t/r1') as TaskRecord | undefined)?.outbox;
+    expect(outcome).toMatchObject({ status: 'done', result: { status: 'assigned' } });
+    // Created, slot claimed, committed: one batch, on disk when the bus is handed the event.
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.batches).toBe(1);
+    expect(JSON.parse(seen[0]!.onDisk!)).toMatchObject({ status: 'assigned', assigned_agents: ['a1'] });
+    expect(JSON.parse((await db.get('a/a1'))!)).toMatchObject({ active_task_ids: ['r1'] });
+    expect(clearPending).toEqual([]);
+    await store.close();
+    store = await LevelStateStore.open(dir);
+    expect(await store.getTask('r1')).toMatchObject({ status: 'assigned', outbox: [] });
+  });
+
+  test('a flush does not wait for a deferrable write, which is written soon after anyway', async () => {
+    const task = makeTask({ task_id: 'd1' });
+    await store.putTask(task, null);
+    await store.flush();
+    const batch = jest.spyOn(dbOf(store), 'batch');
+    await store.putTask({ ...task, version: 2, outbox: [] }, 1, { deferrable: true });
+    await store.flush();
+    expect(batch).not.toHaveBeenCalled();
+    expect(pendingOf(store).has('t/d1')).toBe(true);
+    // A strict write after it takes it along, in the same batch.
+    await store.putTask({ ...task, version: 3, status: 'assigned' }, 2);
+    await store.flush();
+    expect(batch).toHaveBeenCalledTimes(1);
+    expect(JSON.parse((await dbOf(store).get('t/d1'))!).version).toBe(3);
+    // Alone, a deferrable write goes out with no flush at all.
+    await store.putTask({ ...task, version: 4, status: 'assigned' }, 3, { deferrable: true });
+    while (pendingOf(store).size > 0 || batch.mock.calls.length < 2)
+      await new Promise((r) => setImmediate(r));
+    await store.flush();
+    expect(JSON.parse((await dbOf(store).get('t/d1'))!).version).toBe(4);
+  });
+
+  test('several writes of one key between batches go out as its last value', async () => {
+    const task = makeTask({ task_id: 'k1' });
+    const batch = jest.spyOn(dbOf(store), 'batch');
+    await store.putTask(task, null);
+    await store.putTask({ ...task, version: 2, status: 'assigned' }, 1);
+    await store.putTask({ ...task, version: 3, status: 'completed' }, 2);
+    await store.flush();
+    expect(batch).toHaveBeenCalledTimes(1);
+    const ops = (batch.mock.calls as unknown as Array<[Array<{ type: string; key: string }>]>)[0]![0];
+    expect(ops.filter((op) => op.key === 't/k1')).toHaveLength(1);
+    // The status entries of the versions in between were never written; their deletes were.
+    const statusEntries = await dbOf(store).keys({ gt: 's/', lt: 's0' }).all();
+    expect(statusEntries).toHaveLength(1);
+    expect(statusEntries[0]).toMatch(/^s\/completed\//);
+  });
+
+  test('a writer that never flushes is held back: what waits for the disk stays bounded', async () => {
+    let most = 0;
+    for (let i = 0; i < 12_000; i++) {
+      await store.putTask(makeTask({ task_id: `b${i}` }), null);
+      most = Math.max(most, pendingOf(store).size);
+    }
+    expect(most).toBeLessThan(16_384 + 8);
+    await store.flush();
+    expect(await dbOf(store).get('t/b11999')).toBeDefined();
+  });
+});
