@@ -70,6 +70,7 @@ const medianTiming = (runs: LoopTiming[]): LoopTiming => ({
   perSecond: median(runs.map((r) => r.perSecond)),
   p50: median(runs.map((r) => r.p50)),
   p99: median(runs.map((r) => r.p99)),
+  drift: median(runs.map((r) => r.drift)),
   withCompletionsPerSecond: median(runs.map((r) => r.withCompletionsPerSecond)),
   cpuPerSecond: median(runs.map((r) => r.cpuPerSecond)),
   slowShare: median(runs.map((r) => r.slowShare)),

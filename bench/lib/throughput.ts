@@ -19,16 +19,21 @@ export interface Timing {
   perSecond: number;
   p50: number;
   p99: number;
+  /** Mean latency of the last quarter of the run over the first quarter's (1.00x: flat). */
+  drift: number;
 }
 
 export function timingOf(samples: number[]): Timing {
   const sorted = [...samples].sort((a, b) => a - b);
   const total = samples.reduce((s, v) => s + v, 0);
+  const quarter = Math.max(1, Math.floor(samples.length / 4));
+  const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / Math.max(1, xs.length);
   return {
     n: samples.length,
     perSecond: (samples.length / total) * 1000,
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
+    drift: mean(samples.slice(-quarter)) / mean(samples.slice(0, quarter)),
   };
 }
 
