@@ -91,6 +91,7 @@ export async function createLocalRuntime(
     a2a,
     close: async () => {
       await store.close?.();
+      await bus.close();
       await shutdownTelemetry(base.telemetry);
     },
   };

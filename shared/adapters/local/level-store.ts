@@ -489,8 +489,17 @@ function sortedFor(map: Map<string, SortedKeys>, key: string): SortedKeys {
   return keys;
 }
 
+/** Index entries per record (records are immutable): the one a write replaces was computed when it was written. */
+const entriesOf = new WeakMap<TaskRecord, Record<string, string>>();
+
 /** The index entries of a task (key -> task id), all written in the task's batch. */
 function indexEntries(task: TaskRecord): Record<string, string> {
+  let entries = entriesOf.get(task);
+  if (!entries) entriesOf.set(task, (entries = buildIndexEntries(task)));
+  return entries;
+}
+
+function buildIndexEntries(task: TaskRecord): Record<string, string> {
   const order = queueOrderKey(task);
   const entries: Record<string, string> = { [`s/${task.status}/${order}`]: task.task_id };
   if (task.status === 'queued') {

@@ -4,7 +4,15 @@
  * seen is not published again. With a journal file (the local runtime keeps one in DATA_DIR)
  * what was published, and so the duplicate detection, survives a restart.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { PublishError } from '../../core/errors';
 import type { OutboundEvent } from '../../core/model';
 import type { EventBus } from '../../core/ports';
@@ -26,6 +34,8 @@ export class LocalBus implements EventBus {
   duplicatesDropped = 0;
 
   private journalLines = 0;
+  /** The journal, open for appending (one write per event, not an open and close). */
+  private journalFd: number | undefined;
 
   /**
    * `capacity`: how many events are kept (and deduplicated); `journal`: a JSON-lines file that
@@ -103,7 +113,8 @@ export class LocalBus implements EventBus {
 
   private append(event: PublishedEvent): void {
     try {
-      appendFileSync(this.journal!, `${JSON.stringify(event)}\n`);
+      this.journalFd ??= openSync(this.journal!, 'a');
+      writeSync(this.journalFd, `${JSON.stringify(event)}\n`);
       this.journalLines += 1;
       // Keep the journal about as long as what is kept in memory.
       if (this.journalLines > 2 * this.capacity) {
@@ -114,6 +125,13 @@ export class LocalBus implements EventBus {
     } catch (err) {
       throw new PublishError(`local bus journal ${this.journal}: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /** Closes the journal (a later publish opens it again). */
+  async close(): Promise<void> {
+    if (this.journalFd === undefined) return;
+    closeSync(this.journalFd);
+    this.journalFd = undefined;
   }
 
   subscribe(listener: (event: PublishedEvent) => void): () => void {
