@@ -24,9 +24,14 @@
  * Concurrency: the record's `version` is checked (as in every store) and the write itself is
  * conditional: create fails with 409 if the document exists, replace carries `If-Match` with
  * the ETag of the version the caller read, so a concurrent writer makes it fail with 412.
+ * Slot claims and releases are the exception (`claimAgentSlot`, `releaseAgentSlot`): one
+ * conditional partial update (patch) of the agent's document each, its condition a filter
+ * predicate on the slots rather than an ETag, so concurrent claims on one agent do not conflict.
+ * A patch bumps `version` and changes the ETag like any write, so the versioned writes of the
+ * agent (registration, heartbeat, going offline) still lose to it when they read before it.
  */
 import { createHash } from 'node:crypto';
-import type { Container, ItemDefinition, Resource } from '@azure/cosmos';
+import type { Container, ItemDefinition, PatchOperation, Resource } from '@azure/cosmos';
 import { ConditionFailedError, StoreUnavailableError, ValidationError } from '../../core/errors';
 import {
   queueKeyOf,
@@ -35,7 +40,14 @@ import {
   type TaskRecord,
   type TaskStatus,
 } from '../../core/model';
-import { systemClock, type Clock, type Page, type StateStore } from '../../core/ports';
+import {
+  systemClock,
+  type Clock,
+  type Page,
+  type SlotClaim,
+  type StateStore,
+  type WriteStamp,
+} from '../../core/ports';
 import { check } from '../local/memory-store';
 
 /** Logical partitions per kind: 32 keeps each well under 10,000 RU/s at the fleet sizes modelled. */
@@ -43,6 +55,9 @@ export const SHARDS = 32;
 export const QUEUE_KEYS_PARTITION = 'qkeys';
 /** Copies of the queue-key directory, so its reads spread over several logical partitions. */
 export const QUEUE_KEY_COPIES = 8;
+
+/** Position conflicts a release reads again past (only concurrent releases of one agent cause them). */
+export const RELEASE_ATTEMPTS = 16;
 
 /** A stable, uniform shard of an id (0..SHARDS-1). */
 export function shardOf(id: string): number {
@@ -177,6 +192,106 @@ export class CosmosStateStore implements StateStore {
 
   putAgent(agent: AgentRecord, expectedVersion: number | null): Promise<void> {
     return this.write('agent', agentPartition(agent.agent_id), agent.agent_id, agent, expectedVersion);
+  }
+
+  /**
+   * One conditional patch of the agent's document: appends the task to `active_task_ids` if the
+   * agent does not hold it and, unless `force`, is `available` with `active_tasks <
+   * max_concurrent_tasks`. Cosmos DB applies the writes of one document one after another and
+   * evaluates the condition on the document it is about to change, so concurrent claims each get
+   * a slot while one is free. A failed condition (412) reads the agent to tell "full" from
+   * "already held" (the client keeps the 412's session token, so the read is at least as new as
+   * what the condition saw); no document (404) is no agent.
+   */
+  async claimAgentSlot(
+    agentId: string,
+    taskId: string,
+    stamp: WriteStamp,
+    force: boolean,
+  ): Promise<SlotClaim | undefined> {
+    const free = force
+      ? ''
+      : `c.record.status = 'available' AND c.record.active_tasks < c.record.max_concurrent_tasks AND `;
+    try {
+      const agent = await this.patchSlots(
+        agentId,
+        `FROM c WHERE ${free}NOT ARRAY_CONTAINS(c.record.active_task_ids, ${sqlString(taskId)})`,
+        [{ op: 'add', path: '/record/active_task_ids/-', value: taskId }, ...this.slotStamp(stamp, 1)],
+      );
+      return agent && { agent, claimed: true };
+    } catch (err) {
+      if (!(err instanceof ConditionFailedError)) throw err;
+      const agent = await this.getAgent(agentId);
+      return agent && { agent, claimed: agent.active_task_ids.includes(taskId) };
+    }
+  }
+
+  /**
+   * Removes the task from `active_task_ids` by position (a patch path is a position, not a
+   * value), on the condition that the position still holds it: claims only append, so only a
+   * concurrent release of an earlier slot of the same agent moves it, and then the position is
+   * read again, at most RELEASE_ATTEMPTS times. A stale read only costs an attempt: the
+   * condition is checked on the document being written, and the client keeps the session token
+   * of a 412, so the next read is at least as new as what the condition saw.
+   */
+  async releaseAgentSlot(
+    agentId: string,
+    taskId: string,
+    stamp: WriteStamp,
+  ): Promise<AgentRecord | undefined> {
+    for (let attempt = 0; attempt < RELEASE_ATTEMPTS; attempt++) {
+      const agent = await this.getAgent(agentId);
+      const at = agent?.active_task_ids.indexOf(taskId) ?? -1;
+      if (!agent || at < 0) return agent;
+      try {
+        return await this.patchSlots(
+          agentId,
+          `FROM c WHERE c.record.active_task_ids[${at}] = ${sqlString(taskId)}`,
+          [{ op: 'remove', path: `/record/active_task_ids/${at}` }, ...this.slotStamp(stamp, -1)],
+        );
+      } catch (err) {
+        if (!(err instanceof ConditionFailedError)) throw err;
+      }
+    }
+    throw new ConditionFailedError(
+      `agent ${agentId}: its slots kept moving during ${RELEASE_ATTEMPTS} releases`,
+    );
+  }
+
+  /** What every slot change sets besides the list: the count, the version, the stamp, both TTLs. */
+  private slotStamp(stamp: WriteStamp, delta: 1 | -1): PatchOperation[] {
+    return [
+      { op: 'incr', path: '/record/active_tasks', value: delta },
+      { op: 'incr', path: '/record/version', value: 1 },
+      { op: 'set', path: '/record/updated_at', value: stamp.updatedAt },
+      { op: 'set', path: '/record/ttl', value: stamp.ttl },
+      { op: 'set', path: '/ttl', value: this.ttlSeconds(stamp.ttl) },
+    ];
+  }
+
+  /**
+   * One conditional patch of an agent's document; the agent as it is after it, or undefined when
+   * there is no such document. A false condition throws `ConditionFailedError` (412).
+   */
+  private async patchSlots(
+    agentId: string,
+    condition: string,
+    operations: PatchOperation[],
+  ): Promise<AgentRecord | undefined> {
+    const pk = agentPartition(agentId);
+    try {
+      const { resource } = await this.container
+        .item(documentId(agentId), pk)
+        .patch<StateDocument<AgentRecord>>({ condition, operations });
+      if (!resource)
+        throw new StoreUnavailableError(`Cosmos DB answered a patch of agent ${agentId} with no document`);
+      this.remember(pk, agentId, resource.record.version, resource._etag);
+      return resource.record;
+    } catch (err) {
+      this.etags.delete(cacheKey(pk, agentId));
+      if (statusOf(err) === 404) return undefined;
+      throw storeError(err, `agent ${agentId} slots`);
+    }
   }
 
   async putTask(task: TaskRecord, expectedVersion: number | null): Promise<void> {
@@ -345,6 +460,11 @@ export class CosmosStateStore implements StateStore {
 }
 
 const cacheKey = (pk: string, key: string) => `${pk}\u0000${key}`;
+/**
+ * A string constant of the query language: its escapes are JSON's (`\"`, `\\`, `\n`, `\uXXXX`,
+ * ...), so any id, whatever it holds, is one literal and never changes the predicate around it.
+ */
+const sqlString = (value: string) => JSON.stringify(value);
 const recordKey = (r: AgentRecord | TaskRecord) => ('task_id' in r ? r.task_id : r.agent_id);
 
 /**
