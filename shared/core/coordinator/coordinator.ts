@@ -141,7 +141,7 @@ export class Coordinator {
     } catch (err) {
       outcome = failed(logger, delivery.id, err);
     }
-    return (await this.durable([outcome]))[0]!;
+    return this.services.ledger.writeBehind ? (await this.durable([outcome]))[0]! : outcome;
   }
 
   /**
@@ -149,6 +149,7 @@ export class Coordinator {
    * delivery is acknowledged only then. When the flush fails, each `done` is retried instead.
    */
   private async durable(outcomes: Outcome[]): Promise<Outcome[]> {
+    if (!this.services.ledger.writeBehind) return outcomes;
     try {
       await this.services.ledger.flush();
       return outcomes;

@@ -21,7 +21,7 @@ export class Outbox {
     const sent = task.outbox.map((e) => e.id);
     const events = task.outbox.map((e) => toBusEvent(task, e));
     // Nothing is announced that a crash could still take back (a write-behind store).
-    await this.ledger.flush();
+    if (this.ledger.writeBehind) await this.ledger.flush();
     await this.telemetry.span('coordinator.publish', { task_id: task.task_id, events: events.length }, () =>
       this.bus.publish(events),
     );

@@ -261,6 +261,11 @@ export class TaskLedger {
     return this.records.flush();
   }
 
+  /** True when writes wait for a `flush` to be durable (a write-behind store). */
+  get writeBehind(): boolean {
+    return this.records.writeBehind;
+  }
+
   /** Removes the events the bus accepted from the outbox. */
   async clearOutbox(task: TaskRecord, sentIds: readonly string[]): Promise<TaskRecord> {
     const sent = new Set(sentIds);
