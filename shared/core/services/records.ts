@@ -143,11 +143,6 @@ export class VersionedRecords {
    * Makes what this process wrote durable before anything outside the store sees it (a
    * write-behind store's `flush`; nothing to wait for in any other store).
    */
-  /** True when the store is write-behind (has `flush`): only then is there anything to wait for. */
-  get writeBehind(): boolean {
-    return typeof this.store.flush === 'function';
-  }
-
   flush(): Promise<void> {
     if (!this.store.flush) return Promise.resolve();
     this.stats.flushes += 1;

@@ -263,7 +263,7 @@ export class TaskLedger {
 
   /** True when writes wait for a `flush` to be durable (a write-behind store). */
   get writeBehind(): boolean {
-    return this.records.writeBehind;
+    return typeof this.records.store.flush === 'function';
   }
 
   /** Removes the events the bus accepted from the outbox. */
