@@ -1,18 +1,21 @@
 /**
  * Composition root of the GCP runtime (Cloud Functions 2nd gen): Firestore store, Pub/Sub
  * assignments topic, the rules router or Gemini on Vertex AI behind the LLM guard rails, the
- * HTTP API. Built once per cold start (`gcpRuntime()`); every client is injectable.
+ * HTTP API. Built once per cold start (`gcpRuntime()`, on the first invocation); every client
+ * is injectable.
+ *
+ * The Google SDKs are loaded here, when the runtime is built, and only those the configuration
+ * uses (none that an override replaces; google-auth-library only for ROUTER=vertex): the bundle
+ * leaves them external, and loading them from node_modules at module init would cost a cold
+ * start ~250 ms of `require` before functions-framework even listens.
  */
-import { Firestore } from '@google-cloud/firestore';
-import { PubSub } from '@google-cloud/pubsub';
-import { GoogleAuth } from 'google-auth-library';
+import type { Firestore } from '@google-cloud/firestore';
 import { Coordinator, type Outcome } from '../core/coordinator/coordinator';
 import { type Config } from '../core/config';
 import { ConfigError } from '../core/errors';
 import type { OutboundEvent } from '../core/model';
 import { type EventBus, type LlmClient, type Logger, type Router, type StateStore } from '../core/ports';
 import { type HttpApi } from '../http/api';
-import { FirestoreStateStore } from '../adapters/gcp/firestore-store';
 import { PubSubBus, type PublishTarget } from '../adapters/gcp/pubsub-bus';
 import { VertexGeminiClient } from '../adapters/gcp/vertex-client';
 import {
@@ -50,20 +53,8 @@ export function createGcpRuntime(
 ): GcpRuntime {
   const base = runtimeBase(env, overrides, 'gcp', ['rules', 'vertex']);
   const { config, clock, logger } = base;
-  const projectId = config.GCP_PROJECT;
-  const store =
-    overrides.store ??
-    new FirestoreStateStore({
-      firestore: overrides.firestore ?? new Firestore(projectId ? { projectId } : {}),
-      agentsCollection: config.FIRESTORE_AGENTS_COLLECTION,
-      tasksCollection: config.FIRESTORE_TASKS_COLLECTION,
-      ...(overrides.collectionPrefix ? { collectionPrefix: overrides.collectionPrefix } : {}),
-    });
-  const bus =
-    overrides.bus ??
-    new PubSubBus(
-      overrides.topic ?? new PubSub(projectId ? { projectId } : {}).topic(config.PUBSUB_ASSIGNMENTS_TOPIC),
-    );
+  const store = overrides.store ?? firestoreStore(config, overrides);
+  const bus = overrides.bus ?? new PubSubBus(overrides.topic ?? assignmentsTopic(config));
   const client = instrumentedLlmClient(
     overrides.llmClient ?? (config.ROUTER === 'vertex' ? vertexClient(config) : undefined),
     base.telemetry,
@@ -93,8 +84,34 @@ export function createGcpRuntime(
   };
 }
 
+/** The Firestore store (the adapter brings @google-cloud/firestore, loaded here). */
+function firestoreStore(config: Config, overrides: GcpRuntimeOverrides): StateStore {
+  const { FirestoreStateStore } =
+    require('../adapters/gcp/firestore-store') as typeof import('../adapters/gcp/firestore-store');
+  const projectId = config.GCP_PROJECT;
+  const firestore =
+    overrides.firestore ??
+    new (require('@google-cloud/firestore') as typeof import('@google-cloud/firestore')).Firestore(
+      projectId ? { projectId } : {},
+    );
+  return new FirestoreStateStore({
+    firestore,
+    agentsCollection: config.FIRESTORE_AGENTS_COLLECTION,
+    tasksCollection: config.FIRESTORE_TASKS_COLLECTION,
+    ...(overrides.collectionPrefix ? { collectionPrefix: overrides.collectionPrefix } : {}),
+  });
+}
+
+/** The assignments topic (@google-cloud/pubsub, loaded here). */
+function assignmentsTopic(config: Config): PublishTarget {
+  const { PubSub } = require('@google-cloud/pubsub') as typeof import('@google-cloud/pubsub');
+  const projectId = config.GCP_PROJECT;
+  return new PubSub(projectId ? { projectId } : {}).topic(config.PUBSUB_ASSIGNMENTS_TOPIC);
+}
+
 function vertexClient(config: Config): LlmClient {
   if (!config.GCP_PROJECT) throw new ConfigError('ROUTER=vertex needs GCP_PROJECT');
+  const { GoogleAuth } = require('google-auth-library') as typeof import('google-auth-library');
   const auth = new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
   return new VertexGeminiClient({
     project: config.GCP_PROJECT,

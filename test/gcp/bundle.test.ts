@@ -1,6 +1,7 @@
 /**
  * The deployable folder (dist/gcp: bundle + package.json) loads under the real
- * `functions-framework` binary, the way Cloud Functions runs it, for every entry point.
+ * `functions-framework` binary, the way Cloud Functions runs it, for every entry point; its
+ * module init loads functions-framework and none of the Google SDKs (they load with the runtime).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -72,6 +73,58 @@ test('dist/gcp/package.json pins the runtime dependencies the bundle leaves exte
   ]) {
     expect(pkg.dependencies[dep]).toBe(rootPkg.dependencies[dep]);
   }
+});
+
+/** Packages of node_modules in a process's require.cache. */
+const PACKAGES_OF_CACHE = `Object.keys(require.cache).map((f) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(f)?.[1]).filter(Boolean)`;
+
+test('module init loads functions-framework and none of the Google SDKs; the first invocation loads Firestore and Pub/Sub, and the function is the one registered with functions-framework', () => {
+  // A fresh process, as a cold start: the bundle, then its HTTP function invoked through
+  // functions-framework's own registry (so the same module instance the bundle registered with).
+  const script = `
+    const packages = () => [...new Set(${PACKAGES_OF_CACHE})].sort();
+    require(process.argv[1]);
+    const atInit = packages();
+    const { getFunction } = require('@google-cloud/functions-framework/testing');
+    const res = { status(s) { this.code = s; return this; }, set() { return this; }, send(body) { this.body = String(body); done(this); } };
+    let done;
+    new Promise((r) => (done = r)).then((r) => {
+      process.stdout.write(JSON.stringify({ atInit, afterInvocation: packages(), status: r.code, body: r.body }));
+      process.exit(0);
+    });
+    getFunction(${JSON.stringify(FUNCTIONS.http)})({ method: 'GET', url: '/health', originalUrl: '/health', headers: {} }, res);
+  `;
+  const out = execFileSync(process.execPath, ['-e', script, path.join(root, 'dist/gcp/index.js')], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      GCP_PROJECT: 'demo',
+      LOG_LEVEL: 'silent',
+      METADATA_SERVER_DETECTION: 'none',
+    },
+    encoding: 'utf8',
+  });
+  const { atInit, afterInvocation, status, body } = JSON.parse(out) as {
+    atInit: string[];
+    afterInvocation: string[];
+    status: number;
+    body: string;
+  };
+  const SDKS = [
+    '@google-cloud/firestore',
+    '@google-cloud/pubsub',
+    'google-auth-library',
+    'google-gax',
+    '@grpc/grpc-js',
+  ];
+  expect(atInit).toEqual(['@google-cloud/functions-framework']);
+  expect(status).toBe(200);
+  expect(JSON.parse(body)).toEqual({ status: 'ok' });
+  expect(afterInvocation).toEqual(
+    expect.arrayContaining(['@google-cloud/firestore', '@google-cloud/pubsub']),
+  );
+  // google-auth-library comes with the SDKs that use it, not from the runtime (ROUTER=vertex).
+  expect(SDKS.filter((s) => !afterInvocation.includes(s))).toEqual([]);
 });
 
 test('the HTTP function serves from the bundle and requires the token', async () => {
