@@ -16,7 +16,6 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
 import path from 'node:path';
 import type { Config } from '../core/config';
-import { ConfigError } from '../core/errors';
 import type { PayloadStore } from '../core/ports';
 
 /** A store that is built when it is first used. */
@@ -58,30 +57,11 @@ export function azurePayloadStore(
   const bucket = config.PAYLOAD_BUCKET;
   if (!bucket && !container) return undefined;
   return lazyPayloadStore('blob', () => {
-    const { BlobPayloadStore } =
+    // The adapter brings @azure/storage-blob (in the Function App's bundle, its own chunk).
+    const { BlobPayloadStore, blobContainerFor } =
       require('../adapters/azure/blob-payload-store') as typeof import('../adapters/azure/blob-payload-store');
-    return new BlobPayloadStore({ container: container ?? blobContainer(bucket!, env, credential) });
+    return new BlobPayloadStore({ container: container ?? blobContainerFor(bucket!, env, credential) });
   });
-}
-
-function blobContainer(
-  bucket: string,
-  env: Record<string, string | undefined>,
-  credential: () => TokenCredential,
-): ContainerClient {
-  const blob = require('@azure/storage-blob') as typeof import('@azure/storage-blob');
-  if (/^https?:\/\//.test(bucket)) return new blob.ContainerClient(bucket, credential());
-  const connection = env.AzureWebJobsStorage;
-  if (connection) return blob.BlobServiceClient.fromConnectionString(connection).getContainerClient(bucket);
-  const account = env.AzureWebJobsStorage__accountName;
-  if (account)
-    return new blob.BlobServiceClient(
-      `https://${account}.blob.core.windows.net`,
-      credential(),
-    ).getContainerClient(bucket);
-  throw new ConfigError(
-    `PAYLOAD_BUCKET "${bucket}" is a container name, but the app has no storage account (AzureWebJobsStorage); give the container's URL instead`,
-  );
 }
 
 export function localPayloadStore(config: Pick<Config, 'PAYLOAD_BUCKET'>): PayloadStore | undefined {

@@ -4,8 +4,10 @@
  * file-payload-store.ts); the reference's URI is the blob's URL. `put` is idempotent; `get`
  * takes only URLs of this container and checks the bytes against the sha-256 in the name.
  */
-import { RestError, type ContainerClient } from '@azure/storage-blob';
+import type { TokenCredential } from '@azure/core-auth';
+import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import {
+  ConfigError,
   CoordinatorError,
   NotFoundError,
   StoreUnavailableError,
@@ -89,6 +91,29 @@ export class BlobPayloadStore implements PayloadStore {
       throw new ValidationError(`${uri} is not a blob URL`, 'uri', { cause: err });
     }
   }
+}
+
+/**
+ * The container `PAYLOAD_BUCKET` names: a container URL (signed in with `credential`), or a
+ * container name in the Function App's own storage account (`AzureWebJobsStorage`: its connection
+ * string, or `AzureWebJobsStorage__accountName` with the credential).
+ */
+export function blobContainerFor(
+  bucket: string,
+  env: Record<string, string | undefined>,
+  credential: () => TokenCredential,
+): ContainerClient {
+  if (/^https?:\/\//.test(bucket)) return new ContainerClient(bucket, credential());
+  const connection = env.AzureWebJobsStorage;
+  if (connection) return BlobServiceClient.fromConnectionString(connection).getContainerClient(bucket);
+  const account = env.AzureWebJobsStorage__accountName;
+  if (account)
+    return new BlobServiceClient(`https://${account}.blob.core.windows.net`, credential()).getContainerClient(
+      bucket,
+    );
+  throw new ConfigError(
+    `PAYLOAD_BUCKET "${bucket}" is a container name, but the app has no storage account (AzureWebJobsStorage); give the container's URL instead`,
+  );
 }
 
 function blobError(err: unknown, what: string): Error {
