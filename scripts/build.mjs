@@ -2,7 +2,8 @@
 // Builds every deployable bundle with esbuild and prints each one's size.
 //   dist/aws/<function>/index.js   one per Lambda handler in functions/, and beside it
 //   dist/aws/<function>/chunks/    its optional modules, loaded on first use (lambda-chunks.cjs)
-//   dist/azure/index.js            the Azure Function App (azure/index.ts)
+//   dist/azure/index.js            the Azure Function App (azure/index.ts), and beside it
+//   dist/azure/chunks/             its SDK clients, loaded when the runtime makes them
 //   dist/gcp/index.js              the Cloud Functions entry (gcp/index.ts)
 //   dist/local/index.js            the local runtime
 //   dist/cli/index.js              the CLI
@@ -16,7 +17,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const { lambdaEsbuildOptions } = createRequire(import.meta.url)('./lambda-esbuild.cjs');
+const require = createRequire(import.meta.url);
+const { lambdaEsbuildOptions } = require('./lambda-esbuild.cjs');
+const { lambdaChunks, AZURE_CHUNKS } = require('./lambda-chunks.cjs');
 /** How many of a bundle's biggest inputs the report names. */
 const TOP_INPUTS = Number(process.env.BUNDLE_REPORT_TOP || 6);
 
@@ -110,7 +113,7 @@ const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
 async function buildBundle(e) {
   const rows = [];
   // No chunk of an earlier build stays behind.
-  if (e.group === 'aws')
+  if (e.group === 'aws' || e.group === 'azure')
     rmSync(path.join(root, path.dirname(e.out), 'chunks'), { recursive: true, force: true });
   const result = await build({
     entryPoints: [path.join(root, e.entry)],
@@ -123,6 +126,12 @@ async function buildBundle(e) {
     sourcemap: 'linked',
     legalComments: 'none',
     ...(e.group === 'aws' ? lambdaEsbuildOptions : {}),
+    // The Function App's SDK clients (Blob Storage, identity, Cosmos DB, Service Bus) go to
+    // files of their own beside index.js, loaded when the runtime makes them: module init then
+    // compiles none of them (scripts/lambda-chunks.cjs, as for the Lambda handlers).
+    ...(e.group === 'azure'
+      ? { plugins: [lambdaChunks({ host: 'shared/runtime/azure.ts', chunks: AZURE_CHUNKS })] }
+      : {}),
     metafile: true,
     logLevel: 'warning',
     // Optional native/peer modules some SDKs probe for at run time.
@@ -145,8 +154,8 @@ async function buildBundle(e) {
     size,
     dominantInputs(result.metafile, path.relative(process.cwd(), path.join(root, e.out))),
   ];
-  // The Lambda handlers' optional modules, in files of their own beside the handler's
-  // (scripts/lambda-chunks.cjs): loaded only by the configurations that use them.
+  // The Lambda handlers' and the Function App's optional modules, in files of their own beside
+  // the bundle's (scripts/lambda-chunks.cjs): loaded only by the configurations that use them.
   const chunkDir = `${path.dirname(e.out)}/chunks/`;
   for (const file of Object.keys(result.metafile.outputs).map((f) => path.relative(root, path.resolve(f))))
     if (file.startsWith(chunkDir) && file.endsWith('.js'))

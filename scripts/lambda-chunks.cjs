@@ -67,6 +67,23 @@ const AWS_CHUNKS = [
   },
 ];
 
+/**
+ * The optional modules of the Azure Function App (shared/runtime/azure.ts), by the client that
+ * loads them: the runtime builds each client on the first invocation, and only those its
+ * configuration uses.
+ */
+const AZURE_CHUNKS = [
+  // The claim-check store and @azure/storage-blob (with apache-arrow and @azure/storage-common):
+  // with PAYLOAD_BUCKET, on the first large payload.
+  { name: 'blob', modules: ['shared/adapters/azure/blob-payload-store.ts'] },
+  // DefaultAzureCredential and MSAL: only without COSMOS_KEY or SERVICE_BUS_CONNECTION.
+  { name: 'identity', modules: ['@azure/identity'] },
+  // The Cosmos DB client: when the runtime is built (not with an injected store or container).
+  { name: 'cosmos', modules: ['@azure/cosmos'] },
+  // The Service Bus client and its AMQP stack: when the runtime is built (not with injected senders).
+  { name: 'service-bus', modules: ['@azure/service-bus'] },
+];
+
 const HOST = 'lambda-chunks:host';
 /** The global (a registered symbol) through which a handler's file gives its chunks its modules. */
 const HOST_KEY = 'agent-coordinator.lambda-chunks.host';
@@ -540,4 +557,4 @@ function exportNames(esbuild, file) {
   return names;
 }
 
-module.exports = { lambdaChunks, AWS_CHUNKS, CHUNK_DIR };
+module.exports = { lambdaChunks, AWS_CHUNKS, AZURE_CHUNKS, CHUNK_DIR };

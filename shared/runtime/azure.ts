@@ -1,13 +1,18 @@
 /**
  * Composition root of the Azure Function App: Cosmos DB store, Service Bus topic bus, the
  * rules router or Azure OpenAI behind the core's guard rails, the HTTP API. Built once per cold
- * start (`getAzureRuntime`) and shared by every function of the app; every client is injectable.
+ * start (`getAzureRuntime`, on the first invocation) and shared by every function of the app;
+ * every client is injectable.
+ *
+ * Each Azure SDK is required where its client is made, and only when the configuration makes it
+ * (none that an override replaces; @azure/identity only without a key or connection string):
+ * the Function App's bundle holds each in a chunk of its own (scripts/build.mjs), so the app's
+ * module init compiles and runs none of them.
  */
 import type { TokenCredential } from '@azure/core-auth';
 import type { ContainerClient } from '@azure/storage-blob';
-import { DefaultAzureCredential } from '@azure/identity';
-import { CosmosClient, type Container, type CosmosClientOptions } from '@azure/cosmos';
-import { ServiceBusClient } from '@azure/service-bus';
+import type { Container, CosmosClientOptions } from '@azure/cosmos';
+import type { ServiceBusClient } from '@azure/service-bus';
 import { Coordinator } from '../core/coordinator/coordinator';
 import { ConfigError } from '../core/errors';
 import { type Config } from '../core/config';
@@ -77,7 +82,10 @@ export function createAzureRuntime(
   const { config, clock, logger } = base;
   const closers: Array<() => Promise<void>> = [];
   let identity: TokenCredential | undefined = overrides.credential;
-  const credential = () => (identity ??= new DefaultAzureCredential());
+  const credential = () =>
+    (identity ??= new (
+      require('@azure/identity') as typeof import('@azure/identity')
+    ).DefaultAzureCredential());
 
   const store =
     overrides.store ??
@@ -90,10 +98,11 @@ export function createAzureRuntime(
     if (!serviceBus) {
       // A managed identity (SERVICE_BUS_NAMESPACE) keeps keys out of app settings; a
       // connection string still works for local development.
+      const sdk = require('@azure/service-bus') as typeof import('@azure/service-bus');
       let client: ServiceBusClient;
-      if (config.SERVICE_BUS_CONNECTION) client = new ServiceBusClient(config.SERVICE_BUS_CONNECTION);
+      if (config.SERVICE_BUS_CONNECTION) client = new sdk.ServiceBusClient(config.SERVICE_BUS_CONNECTION);
       else if (config.SERVICE_BUS_NAMESPACE)
-        client = new ServiceBusClient(config.SERVICE_BUS_NAMESPACE, credential());
+        client = new sdk.ServiceBusClient(config.SERVICE_BUS_NAMESPACE, credential());
       else {
         throw new ConfigError(
           'SERVICE_BUS_NAMESPACE (managed identity) or SERVICE_BUS_CONNECTION (connection string) is required',
@@ -143,6 +152,7 @@ function cosmosContainer(
   if (!config.COSMOS_ENDPOINT) {
     throw new ConfigError('COSMOS_ENDPOINT is required (the Cosmos DB account endpoint)');
   }
+  const { CosmosClient } = require('@azure/cosmos') as typeof import('@azure/cosmos');
   const client = new CosmosClient({
     endpoint: config.COSMOS_ENDPOINT,
     // Without COSMOS_KEY, Entra ID with the managed identity (data-plane RBAC, no account key).
