@@ -64,6 +64,7 @@ test('the rule holds in every folder of the core, and use cases reach records on
     'outbox',
     'routing',
     'events',
+    'ports',
   ])
     expect(lint(sdk, `shared/core/${folder}/leak.ts`)).toContain('no-restricted-imports');
   const raw = "import { VersionedRecords } from '../services/records';\nexport const r = VersionedRecords;\n";
@@ -71,10 +72,13 @@ test('the rule holds in every folder of the core, and use cases reach records on
   expect(lint(raw, 'shared/core/coordinator/ok.ts')).not.toContain('no-restricted-imports');
 });
 
+/** Lines as `wc -l` counts them: a final newline ends the last line, it does not start another. */
+const lines = (text: string) => text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+
 test('every core file stays under 300 lines: one use case or service per file', () => {
   const core = files(path.join(root, 'shared/core'));
   const big = core
-    .map((f) => ({ f: path.relative(root, f), n: readFileSync(f, 'utf8').split('\n').length }))
-    .filter(({ n }) => n > 330);
+    .map((f) => ({ f: path.relative(root, f), n: lines(readFileSync(f, 'utf8')) }))
+    .filter(({ n }) => n > 300);
   expect(big).toEqual([]);
 });
