@@ -4,11 +4,11 @@ import {
   CosmosStateStore,
   QUEUE_KEY_COPIES,
   QUEUE_KEYS_PARTITION,
-  RELEASE_ATTEMPTS,
   SHARDS,
   shardOf,
   taskPartition,
 } from '../../shared/adapters/azure/cosmos-store';
+import { RELEASE_ATTEMPTS } from '../../shared/adapters/release-by-position';
 import { ConditionFailedError, StoreUnavailableError } from '../../shared/core/errors';
 import { makeAgent, makeTask } from '../support/factories';
 import { describeStateStore } from '../support/state-store.contract';

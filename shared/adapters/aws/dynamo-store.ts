@@ -61,6 +61,7 @@ import {
   type TaskStatus,
 } from '../../core/model';
 import type { Page, SlotClaim, StateStore, WriteStamp } from '../../core/ports';
+import { releaseSlotByPosition } from '../release-by-position';
 
 /** Partition keys per sharded index: 32 keeps each under 1,000 WCU/s at 10,000 tasks/s (docs/performance.md). */
 export const SHARDS = 32;
@@ -99,8 +100,6 @@ const SLOT_NAMES = {
 const slotStamp = (sign: '+' | '-') =>
   `#active = #active ${sign} :one, #v = #v + :one, #updated = :updated, #ttl = :ttl`;
 const slotValues = (stamp: WriteStamp) => ({ ':one': 1, ':updated': stamp.updatedAt, ':ttl': stamp.ttl });
-/** Position conflicts a release re-reads past (only concurrent releases on one agent cause them). */
-const RELEASE_ATTEMPTS = 16;
 /** BatchGetItem takes at most 100 keys per request. */
 const BATCH_GET_MAX = 100;
 
@@ -288,24 +287,18 @@ export class DynamoStateStore implements StateStore {
     taskId: string,
     stamp: WriteStamp,
   ): Promise<AgentRecord | undefined> {
-    for (let attempt = 0; attempt < RELEASE_ATTEMPTS; attempt++) {
-      const agent = await this.getAgent(agentId);
-      const at = agent?.active_task_ids.indexOf(taskId) ?? -1;
-      if (!agent || at < 0) return agent;
-      try {
-        return await this.updateSlots(
+    return releaseSlotByPosition(
+      agentId,
+      taskId,
+      () => this.getAgent(agentId),
+      (at) =>
+        this.updateSlots(
           agentId,
           `REMOVE #ids[${at}] SET ${slotStamp('-')}`,
           `#ids[${at}] = :task`,
           SLOT_NAMES,
           { ...slotValues(stamp), ':task': taskId },
-        );
-      } catch (err) {
-        if (!(err instanceof ConditionFailedError)) throw err;
-      }
-    }
-    throw new ConditionFailedError(
-      `agent ${agentId}: its slots kept moving during ${RELEASE_ATTEMPTS} releases`,
+        ),
     );
   }
 

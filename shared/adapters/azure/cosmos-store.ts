@@ -49,15 +49,13 @@ import {
   type WriteStamp,
 } from '../../core/ports';
 import { check } from '../local/memory-store';
+import { releaseSlotByPosition } from '../release-by-position';
 
 /** Logical partitions per kind: 32 keeps each well under 10,000 RU/s at the fleet sizes modelled. */
 export const SHARDS = 32;
 export const QUEUE_KEYS_PARTITION = 'qkeys';
 /** Copies of the queue-key directory, so its reads spread over several logical partitions. */
 export const QUEUE_KEY_COPIES = 8;
-
-/** Position conflicts a release reads again past (only concurrent releases of one agent cause them). */
-export const RELEASE_ATTEMPTS = 16;
 
 /** A stable, uniform shard of an id (0..SHARDS-1). */
 export function shardOf(id: string): number {
@@ -239,22 +237,15 @@ export class CosmosStateStore implements StateStore {
     taskId: string,
     stamp: WriteStamp,
   ): Promise<AgentRecord | undefined> {
-    for (let attempt = 0; attempt < RELEASE_ATTEMPTS; attempt++) {
-      const agent = await this.getAgent(agentId);
-      const at = agent?.active_task_ids.indexOf(taskId) ?? -1;
-      if (!agent || at < 0) return agent;
-      try {
-        return await this.patchSlots(
-          agentId,
-          `FROM c WHERE c.record.active_task_ids[${at}] = ${sqlString(taskId)}`,
-          [{ op: 'remove', path: `/record/active_task_ids/${at}` }, ...this.slotStamp(stamp, -1)],
-        );
-      } catch (err) {
-        if (!(err instanceof ConditionFailedError)) throw err;
-      }
-    }
-    throw new ConditionFailedError(
-      `agent ${agentId}: its slots kept moving during ${RELEASE_ATTEMPTS} releases`,
+    return releaseSlotByPosition(
+      agentId,
+      taskId,
+      () => this.getAgent(agentId),
+      (at) =>
+        this.patchSlots(agentId, `FROM c WHERE c.record.active_task_ids[${at}] = ${sqlString(taskId)}`, [
+          { op: 'remove', path: `/record/active_task_ids/${at}` },
+          ...this.slotStamp(stamp, -1),
+        ]),
     );
   }
 
