@@ -68,20 +68,23 @@ const AWS_CHUNKS = [
 ];
 
 /**
- * The optional modules of the Azure Function App (shared/runtime/azure.ts), by the client that
- * loads them: the runtime builds each client on the first invocation, and only those its
- * configuration uses.
+ * The optional modules of the Azure Function App (shared/runtime/azure.ts): the adapter modules
+ * that make each SDK's client, required when the runtime makes that client (on the first
+ * invocation) and only when the configuration uses it. Adapter modules rather than the SDK
+ * packages, so that each SDK is bundled from its ES modules (what an `import` resolves to) and
+ * tree-shaken, not from the CommonJS build a `require` of the package would take. One chunk each:
+ * a key configuration never compiles the identity chunk, nor one without PAYLOAD_BUCKET the blob one.
  */
 const AZURE_CHUNKS = [
   // The claim-check store and @azure/storage-blob (with apache-arrow and @azure/storage-common):
   // with PAYLOAD_BUCKET, on the first large payload.
   { name: 'blob', modules: ['shared/adapters/azure/blob-payload-store.ts'] },
   // DefaultAzureCredential and MSAL: only without COSMOS_KEY or SERVICE_BUS_CONNECTION.
-  { name: 'identity', modules: ['@azure/identity'] },
+  { name: 'identity', modules: ['shared/adapters/azure/default-credential.ts'] },
   // The Cosmos DB client: when the runtime is built (not with an injected store or container).
-  { name: 'cosmos', modules: ['@azure/cosmos'] },
+  { name: 'cosmos', modules: ['shared/adapters/azure/cosmos-client.ts'] },
   // The Service Bus client and its AMQP stack: when the runtime is built (not with injected senders).
-  { name: 'service-bus', modules: ['@azure/service-bus'] },
+  { name: 'service-bus', modules: ['shared/adapters/azure/service-bus-client.ts'] },
 ];
 
 const HOST = 'lambda-chunks:host';

@@ -4,10 +4,11 @@
  * start (`getAzureRuntime`, on the first invocation) and shared by every function of the app;
  * every client is injectable.
  *
- * Each Azure SDK is required where its client is made, and only when the configuration makes it
- * (none that an override replaces; @azure/identity only without a key or connection string):
- * the Function App's bundle holds each in a chunk of its own (scripts/build.mjs), so the app's
- * module init compiles and runs none of them.
+ * Each Azure SDK comes with the adapter module that makes its client, required when the runtime
+ * makes that client and only when the configuration uses it (none that an override replaces;
+ * @azure/identity only without a key or connection string): the Function App's bundle holds
+ * those modules in chunks beside index.js (scripts/build.mjs), so its module init compiles and
+ * runs none of the SDKs.
  */
 import type { TokenCredential } from '@azure/core-auth';
 import type { ContainerClient } from '@azure/storage-blob';
@@ -83,9 +84,9 @@ export function createAzureRuntime(
   const closers: Array<() => Promise<void>> = [];
   let identity: TokenCredential | undefined = overrides.credential;
   const credential = () =>
-    (identity ??= new (
-      require('@azure/identity') as typeof import('@azure/identity')
-    ).DefaultAzureCredential());
+    (identity ??= (
+      require('../adapters/azure/default-credential') as typeof import('../adapters/azure/default-credential')
+    ).defaultCredential());
 
   const store =
     overrides.store ??
@@ -98,16 +99,16 @@ export function createAzureRuntime(
     if (!serviceBus) {
       // A managed identity (SERVICE_BUS_NAMESPACE) keeps keys out of app settings; a
       // connection string still works for local development.
-      const sdk = require('@azure/service-bus') as typeof import('@azure/service-bus');
-      let client: ServiceBusClient;
-      if (config.SERVICE_BUS_CONNECTION) client = new sdk.ServiceBusClient(config.SERVICE_BUS_CONNECTION);
-      else if (config.SERVICE_BUS_NAMESPACE)
-        client = new sdk.ServiceBusClient(config.SERVICE_BUS_NAMESPACE, credential());
-      else {
+      const connectionString = config.SERVICE_BUS_CONNECTION;
+      const namespace = config.SERVICE_BUS_NAMESPACE;
+      if (!connectionString && !namespace) {
         throw new ConfigError(
           'SERVICE_BUS_NAMESPACE (managed identity) or SERVICE_BUS_CONNECTION (connection string) is required',
         );
       }
+      const { serviceBusClient: make } =
+        require('../adapters/azure/service-bus-client') as typeof import('../adapters/azure/service-bus-client');
+      const client = make(connectionString ? { connectionString } : { namespace: namespace!, credential });
       serviceBus = client;
       closers.push(() => client.close());
     }
@@ -152,23 +153,19 @@ function cosmosContainer(
   if (!config.COSMOS_ENDPOINT) {
     throw new ConfigError('COSMOS_ENDPOINT is required (the Cosmos DB account endpoint)');
   }
-  const { CosmosClient } = require('@azure/cosmos') as typeof import('@azure/cosmos');
-  const client = new CosmosClient({
+  const { cosmosContainer: make } =
+    require('../adapters/azure/cosmos-client') as typeof import('../adapters/azure/cosmos-client');
+  const { container, dispose } = make({
     endpoint: config.COSMOS_ENDPOINT,
     // Without COSMOS_KEY, Entra ID with the managed identity (data-plane RBAC, no account key).
-    ...(config.COSMOS_KEY ? { key: config.COSMOS_KEY } : { aadCredentials: credential() }),
-    // The SDK waits out 429s itself; keep that inside a Service Bus lock and an HTTP timeout.
-    connectionPolicy: {
-      retryOptions: {
-        maxRetryAttemptCount: 5,
-        fixedRetryIntervalInMilliseconds: 0,
-        maxWaitTimeInSeconds: 10,
-      },
-    },
-    ...extra,
+    ...(config.COSMOS_KEY ? { key: config.COSMOS_KEY } : {}),
+    credential,
+    database: config.COSMOS_DATABASE,
+    container: config.COSMOS_CONTAINER,
+    clientOptions: extra,
   });
-  closers.push(async () => client.dispose());
-  return client.database(config.COSMOS_DATABASE).container(config.COSMOS_CONTAINER);
+  closers.push(async () => dispose());
+  return container;
 }
 
 function llmClientFor(config: Config): LlmClient | undefined {
