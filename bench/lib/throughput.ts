@@ -81,5 +81,15 @@ export async function measureCore(
       }
     }
   }
+  // A store that writes in the background (LevelDB: its batches behind the journal) has the
+  // time it takes to catch up charged to the run, as if one request more had taken it.
+  const settle = (store as { settle?: () => Promise<void> }).settle;
+  if (typeof settle === 'function') {
+    const started = performance.now();
+    await settle.call(store);
+    const timing = timingOf(samples);
+    const total = samples.reduce((sum, v) => sum + v, 0) + (performance.now() - started);
+    return { ...timing, perSecond: (samples.length / total) * 1000 };
+  }
   return timingOf(samples);
 }

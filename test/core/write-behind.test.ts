@@ -2,13 +2,15 @@
  * Write-behind stores (`flush` on the port). The core flushes before anything outside the
  * store can see its writes: before a publish and before a delivery is acknowledged; a failed
  * flush turns the delivery into a retry with nothing published. The LevelDB store is one: a
- * coordination request's writes reach its disk as one batch, written before the assignment is
- * published, and the outbox clear after it is not waited for.
+ * coordination request's writes reach its journal as one append before the assignment is
+ * published (and LevelDB in a batch behind it), and the outbox clear after it is not waited for.
  */
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ClassicLevel } from 'classic-level';
+import { Journal } from '../../shared/adapters/local/journal';
 import { LevelStateStore } from '../../shared/adapters/local/level-store';
 import { LocalBus } from '../../shared/adapters/local/local-bus';
 import { MemoryStateStore } from '../../shared/adapters/local/memory-store';
@@ -29,6 +31,24 @@ const dbOf = (store: LevelStateStore) => (store as unknown as { db: Db }).db;
 const pendingOf = (store: LevelStateStore) => (store as unknown as { pending: Map<string, unknown> }).pending;
 const inFlightOf = (store: LevelStateStore) =>
   (store as unknown as { inFlight: Map<string, unknown> }).inFlight;
+const journalOf = (store: LevelStateStore) => (store as unknown as { journal: Journal }).journal;
+/** The journal files of a store directory, oldest first. */
+const journalFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.startsWith('coordinator-journal-'))
+    .sort((a, b) => Number(a.split('-').pop()) - Number(b.split('-').pop()));
+/** The journal's lines (appends) of a store directory, in order. */
+const journalLines = (dir: string) =>
+  journalFiles(dir).flatMap((f) =>
+    readFileSync(path.join(dir, f), 'utf8')
+      .split('\n')
+      .filter((l) => l !== ''),
+  );
+/** What a process killed now leaves: the journal and LevelDB as they are, nothing pending written. */
+async function crash(store: LevelStateStore): Promise<void> {
+  journalOf(store).close();
+  await dbOf(store).close();
+}
 
 /** A memory store posing as write-behind: it logs every write and flush into `log`. */
 class ProbeStore extends MemoryStateStore {
@@ -149,8 +169,9 @@ describe('the core and a write-behind store', () => {
         });
         const wrapped = wrap(level);
         await wrapped.putTask(makeTask({ task_id: `deco-${name}` }), null);
+        const before = journalLines(dir).length;
         await wrapped.flush!();
-        expect(await dbOf(level).get(`t/deco-${name}`)).toBeDefined();
+        expect(journalLines(dir).slice(before).join('\n')).toContain(`"t/deco-${name}"`);
       }
     } finally {
       await level.close();
@@ -171,69 +192,140 @@ describe('the LevelDB store, write-behind', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test("a request's writes reach the disk as one batch, before the assignment is published", async () => {
-    const db = dbOf(store);
-    const batch = jest.spyOn(db, 'batch');
+  test("a request's writes reach the journal as one append, before the assignment is published", async () => {
+    const append = jest.spyOn(journalOf(store), 'append');
     const local = new LocalBus();
-    const seen: Array<{ batches: number; onDisk: string | undefined }> = [];
+    const seen: Array<{ appends: number; lines: string[] }> = [];
     const bus: EventBus = {
       name: 'watching',
       publish: async (events) => {
-        seen.push({ batches: batch.mock.calls.length, onDisk: await db.get('t/r1') });
+        seen.push({ appends: append.mock.calls.length, lines: journalLines(dir) });
         await local.publish(events);
       },
     };
     const coordinator = new Coordinator({ store, bus, router: new RulesRouter() });
     await coordinator.handle(register);
     await store.flush();
-    batch.mockClear();
+    const before = journalLines(dir).length;
+    append.mockClear();
     const [outcome] = await coordinator.handle(request('r1'));
-    // The outbox clear was not waited for: it goes with the next batch (soon, or at close).
+    // The outbox clear was not waited for: it goes with the next append or batch.
     const clearPending = (pendingOf(store).get('t/r1') as TaskRecord | undefined)?.outbox;
     expect(outcome).toMatchObject({ status: 'done', result: { status: 'assigned' } });
-    // Created, slot claimed, committed: one batch, on disk when the bus is handed the event.
+    // Created, slot claimed, committed: one append, in the journal when the bus is handed the event.
     expect(seen).toHaveLength(1);
-    expect(seen[0]!.batches).toBe(1);
-    expect(JSON.parse(seen[0]!.onDisk!)).toMatchObject({ status: 'assigned', assigned_agents: ['a1'] });
-    expect(JSON.parse((await db.get('a/a1'))!)).toMatchObject({ active_task_ids: ['r1'] });
+    expect(seen[0]!.appends).toBe(1);
+    const [line] = seen[0]!.lines.slice(before);
+    expect(seen[0]!.lines.slice(before)).toHaveLength(1);
+    // One entry per key: the task once (its last value), the agent's claimed slot.
+    expect(line!.match(/"t\/r1"/g)).toHaveLength(1);
+    expect(line).toMatch(/"status":"assigned"/);
+    expect(line).toMatch(/"a\/a1"\t\{[^\t]*"active_task_ids":\["r1"\]/);
     expect(clearPending).toEqual([]);
-    await store.close();
+    // A process killed right after the publish: the journal brings it all back.
+    await crash(store);
     store = await LevelStateStore.open(dir);
-    expect(await store.getTask('r1')).toMatchObject({ status: 'assigned', outbox: [] });
+    expect(await store.getTask('r1')).toMatchObject({ status: 'assigned', assigned_agents: ['a1'] });
+    expect(await store.getAgent('a1')).toMatchObject({ active_task_ids: ['r1'] });
+  });
+
+  test('a crash loses nothing flushed; a torn last append is not replayed; a failed append is a retryable flush', async () => {
+    const task = makeTask({ task_id: 'j1' });
+    await store.putTask(task, null);
+    await store.putTask({ ...task, version: 2, status: 'assigned' }, 1);
+    await store.flush();
+    // Not flushed: it may or may not survive a crash (here the kill comes before any batch).
+    await store.putTask(makeTask({ task_id: 'j2' }), null);
+    await crash(store);
+    // The tail of an append cut short by the crash (no newline, its length does not match).
+    const [last] = journalFiles(dir).slice(-1);
+    appendFileSync(path.join(dir, last!), '900\t"t/j3"\t{"task_id":"j3"');
+    store = await LevelStateStore.open(dir);
+    expect(await store.getTask('j1')).toMatchObject({ status: 'assigned', version: 2 });
+    expect(await store.getTask('j3')).toBeUndefined();
+    expect(await store.listTasksByStatus('assigned')).toEqual([await store.getTask('j1')]);
+    // Replayed into LevelDB at open: the journal starts empty again.
+    expect(journalLines(dir)).toEqual([]);
+    expect(JSON.parse((await dbOf(store).get('t/j1'))!)).toMatchObject({ version: 2 });
+
+    // A failed append (the disk full): the flush rejects retryably and the next one writes it all.
+    const fail = jest.spyOn(journalOf(store), 'append').mockImplementationOnce(() => {
+      throw new Error('ENOSPC: no space left on device');
+    });
+    await store.putTask(makeTask({ task_id: 'j4' }), null);
+    const failure = await store.flush().catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(StoreUnavailableError);
+    expect((failure as Error).message).toMatch(/no space left/);
+    fail.mockRestore();
+    await store.flush();
+    await crash(store);
+    store = await LevelStateStore.open(dir);
+    expect(await store.getTask('j4')).toMatchObject({ task_id: 'j4' });
+  });
+
+  test('journal files are sealed past their size and deleted once LevelDB has what they hold', async () => {
+    await store.close();
+    store = await LevelStateStore.open(dir, { journalFileBytes: 2048 });
+    const written: TaskRecord[] = [];
+    for (let i = 0; i < 60; i++) {
+      const task = makeTask({ task_id: `f${i}`, task_data: { pad: 'x'.repeat(200) } });
+      await store.putTask(task, null);
+      await store.flush();
+      written.push(task);
+      // Now and then LevelDB catches up: what it has, no file need keep.
+      if (i % 20 === 19) {
+        await store.settle();
+        expect(journalFiles(dir).length).toBeLessThanOrEqual(2);
+      }
+    }
+    // The last appends are in the journal only; a crash now loses none of them.
+    await crash(store);
+    store = await LevelStateStore.open(dir);
+    for (const task of written) expect(await store.getTask(task.task_id)).toEqual(task);
+    expect(journalFiles(dir)).toHaveLength(1);
   });
 
   test('a flush does not wait for a deferrable write, which is written soon after anyway', async () => {
     const task = makeTask({ task_id: 'd1' });
     await store.putTask(task, null);
     await store.flush();
+    const append = jest.spyOn(journalOf(store), 'append');
     const batch = jest.spyOn(dbOf(store), 'batch');
     await store.putTask({ ...task, version: 2, outbox: [] }, 1, { deferrable: true });
     await store.flush();
-    expect(batch).not.toHaveBeenCalled();
+    expect(append).not.toHaveBeenCalled();
     expect(pendingOf(store).has('t/d1')).toBe(true);
-    // A strict write after it takes it along, in the same batch.
+    // A strict write after it takes it along, in the same append.
     await store.putTask({ ...task, version: 3, status: 'assigned' }, 2);
     await store.flush();
-    expect(batch).toHaveBeenCalledTimes(1);
+    expect(append).toHaveBeenCalledTimes(1);
+    await store.settle();
     expect(JSON.parse((await dbOf(store).get('t/d1'))!).version).toBe(3);
+    batch.mockClear();
     // Alone, a deferrable write goes out with no flush at all.
     await store.putTask({ ...task, version: 4, status: 'assigned' }, 3, { deferrable: true });
     // Until that batch has started and landed (a flush does not wait for a deferrable write).
-    while (pendingOf(store).size > 0 || inFlightOf(store).size > 0 || batch.mock.calls.length < 2)
+    while (pendingOf(store).size > 0 || inFlightOf(store).size > 0 || batch.mock.calls.length < 1)
       await new Promise((r) => setImmediate(r));
     expect(JSON.parse((await dbOf(store).get('t/d1'))!).version).toBe(4);
   });
 
-  test('several writes of one key between batches go out as its last value', async () => {
-    const task = makeTask({ task_id: 'k1' });
+  test('several writes of one key between batches go out as its last value; entries that lived between two never reach LevelDB', async () => {
+    const task = makeTask({ task_id: 'k1', required_capabilities: ['x'], outbox: [] });
     const batch = jest.spyOn(dbOf(store), 'batch');
     await store.putTask(task, null);
-    await store.putTask({ ...task, version: 2, status: 'assigned' }, 1);
+    await store.putTask({ ...task, version: 2, status: 'assigned', deadline_at: task.created_at }, 1);
     await store.putTask({ ...task, version: 3, status: 'completed' }, 2);
-    await store.flush();
+    await store.settle();
     expect(batch).toHaveBeenCalledTimes(1);
     const ops = (batch.mock.calls as unknown as Array<[Array<{ type: string; key: string }>]>)[0]![0];
     expect(ops.filter((op) => op.key === 't/k1')).toHaveLength(1);
+    // The queued, assigned and deadline entries came and went before the batch: no put, no delete.
+    expect(ops.map((op) => `${op.type} ${op.key.slice(0, 2)}`).sort()).toEqual([
+      'put k/',
+      'put s/',
+      'put t/',
+    ]);
     // The status entries of the versions in between were never written; their deletes were.
     const statusEntries = await dbOf(store).keys({ gt: 's/', lt: 's0' }).all();
     expect(statusEntries).toHaveLength(1);
@@ -247,7 +339,7 @@ describe('the LevelDB store, write-behind', () => {
       most = Math.max(most, pendingOf(store).size);
     }
     expect(most).toBeLessThan(16_384 + 8);
-    await store.flush();
+    await store.settle();
     expect(await dbOf(store).get('t/b11999')).toBeDefined();
   });
 });

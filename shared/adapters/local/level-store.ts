@@ -23,17 +23,21 @@
  * `s/` entry and id, besides its other entries while they exist.
  *
  * Write-behind: a write is checked and applied to memory at once (it resolves with no disk round
- * trip, and every read sees it), and goes to disk with the next batch; `flush` resolves once
- * every write before it is on disk. The core flushes before it publishes and before it
- * acknowledges, so nothing outside the process ever sees a write a crash could take back, and a
- * request's writes (task created, slot claimed, task committed) reach the disk as one batch:
- * one awaited write instead of three. Batches go out one at a time, in order, each atomic; what
- * arrives while one is in flight goes with the next, several writes of one key as its last. A
- * batch that fails stays pending (the flush waiting for it rejects, retryably) and is tried again
- * with the next one, so memory never holds what the disk will not get. `deferrable` writes (an
- * outbox cleared after publishing) are not waited for: they go with the next batch.
+ * trip, and every read sees it), and goes to LevelDB with the next batch. `flush` makes every
+ * write before it durable by appending what is not yet to the journal (`journal.ts`): one
+ * synchronous `write(2)` of the writes' values, where a LevelDB batch would be a round trip
+ * through the thread pool. The core flushes before it publishes and before it acknowledges, so
+ * nothing outside the process ever sees a write a crash could take back, and a request's writes
+ * (task created, slot claimed, task committed) are one append. Every write is journaled before a
+ * batch takes it, so LevelDB holds a prefix of the journal and opening the store replays the rest.
+ * Batches go out in the background one at a time, in order, each atomic; what arrives while one
+ * is in flight goes with the next, several writes of one key as its last. A batch that fails stays
+ * pending and is tried again with the next one (it is in the journal already); an append that
+ * fails makes its flush reject, retryably. `deferrable` writes (an outbox cleared after
+ * publishing) do not make a flush append: they go with the next one, or the next batch.
  */
 import { ClassicLevel } from 'classic-level';
+import { Journal, type JournalValue } from './journal';
 import { StoreUnavailableError } from '../../core/errors';
 import {
   queueKeyOf,
@@ -51,6 +55,8 @@ export interface LevelStoreOptions {
   sync?: boolean;
   /** Task records kept in memory, most recently used (default 20,000). */
   cachedTasks?: number;
+  /** Size past which a journal file is sealed, to be deleted once LevelDB has it (default 8 MiB). */
+  journalFileBytes?: number;
 }
 
 export class LevelStateStore implements StateStore {
@@ -74,10 +80,20 @@ export class LevelStateStore implements StateStore {
   private inFlight = new Map<string, unknown>();
   private writing: Promise<Error | undefined> | undefined;
   private scheduled = false;
-  /** Writes staged so far; the last one a flush must cover (not deferrable); the last on disk. */
+  /** Writes not in the journal yet, key -> its last value (as `pending`, and the deletes `pending` drops). */
+  private unjournaled = new Map<string, unknown>();
+  /**
+   * Pending index entries LevelDB has never had (put since the last batch, absent before): a
+   * delete of one drops it from `pending` (LevelDB never hears of it), and is only journaled.
+   * A task's queued, outbox and deadline entries mostly live and die between two batches.
+   */
+  private fresh = new Set<string>();
+  /** Writes staged so far; the last one a flush must cover (not deferrable); the last journaled; the last in LevelDB. */
   private staged = 0;
   private required = 0;
+  private journaled = 0;
   private durable = 0;
+  private journal!: Journal;
 
   private constructor(
     readonly location: string,
@@ -100,8 +116,36 @@ export class LevelStateStore implements StateStore {
         { cause: err },
       );
     }
+    try {
+      await store.replay();
+    } catch (err) {
+      await store.db.close();
+      throw new StoreUnavailableError(
+        `cannot replay the journal of the store at ${location}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
     await store.warm();
     return store;
+  }
+
+  /** Opens the journal and writes what it holds beyond LevelDB (the writes of a process that stopped before their batch). */
+  private async replay(): Promise<void> {
+    const { journal, replay } = Journal.open(this.location, {
+      sync: this.options.sync ?? false,
+      ...(this.options.journalFileBytes ? { fileBytes: this.options.journalFileBytes } : {}),
+    });
+    this.journal = journal;
+    if (replay.size > 0)
+      await this.db.batch(
+        [...replay].map(([key, value]) =>
+          value === undefined ? { type: 'del' as const, key } : { type: 'put' as const, key, value },
+        ),
+        { sync: this.options.sync ?? false },
+      );
+    journal.clear();
   }
 
   /** Loads every agent and every index entry (one range read per prefix). */
@@ -138,18 +182,46 @@ export class LevelStateStore implements StateStore {
     }
   }
 
-  /** Writes what is pending, deferrable writes included, then closes. */
+  /** Writes what is pending to LevelDB, deferrable writes included, then closes. */
   async close(): Promise<void> {
     try {
-      await this.until(this.staged);
+      await this.settle();
+      this.journal.clear();
     } finally {
+      this.journal.close();
       await this.db.close();
     }
   }
 
-  /** Resolves once every write that resolved before the call (but deferrable ones) is on disk. */
-  flush(): Promise<void> {
-    return this.until(this.required);
+  /** Resolves once every write that resolved before the call (but deferrable ones) is durable: in the journal. */
+  async flush(): Promise<void> {
+    if (this.journaled < this.required) this.append();
+  }
+
+  /** Resolves once every write so far is in LevelDB itself (what a close waits for). */
+  settle(): Promise<void> {
+    return this.until(this.staged);
+  }
+
+  /** Appends every pending value not in the journal yet, as one line. */
+  private append(): void {
+    const upTo = this.staged;
+    if (this.unjournaled.size > 0) {
+      const entries: Array<[string, JournalValue]> = [];
+      for (const [key, value] of this.unjournaled) entries.push([key, journalValue(value)]);
+      try {
+        this.journal.append(entries);
+      } catch (err) {
+        throw new StoreUnavailableError(
+          `cannot write to the store at ${this.location}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      this.unjournaled = new Map();
+    }
+    this.journaled = upTo;
   }
 
   private async until(target: number): Promise<void> {
@@ -171,7 +243,10 @@ export class LevelStateStore implements StateStore {
   private stage(deferrable: boolean): void {
     this.staged += 1;
     if (!deferrable) this.required = this.staged;
-    this.schedule();
+    // A writer that never lets the timer run (one request after another, with no I/O between
+    // them now that a flush is synchronous) still gets its batches, of about BATCH_KEYS keys.
+    if (this.pending.size >= BATCH_KEYS && !this.writing) void this.writeNext();
+    else this.schedule();
   }
 
   /** A batch soon, unless one is on its way (whose end schedules the next). */
@@ -193,14 +268,22 @@ export class LevelStateStore implements StateStore {
       this.durable = this.staged;
       return Promise.resolve(undefined);
     }
+    // LevelDB gets only what the journal has: a prefix of it, whatever a crash interrupts.
+    try {
+      if (this.unjournaled.size > 0) this.append();
+    } catch (err) {
+      return Promise.resolve(err as Error);
+    }
+    const sealed = this.journal.seal();
     const ops = this.pending;
     const upTo = this.staged;
     this.pending = new Map();
+    this.fresh = new Set();
     this.inFlight = ops;
     const batch = [...ops].map(([key, value]) =>
       value === DELETE
         ? { type: 'del' as const, key }
-        : { type: 'put' as const, key, value: typeof value === 'string' ? value : JSON.stringify(value) },
+        : { type: 'put' as const, key, value: typeof value === 'string' ? value : textOf(value as object) },
     );
     const done = (error: Error | undefined) => {
       this.writing = undefined;
@@ -211,6 +294,7 @@ export class LevelStateStore implements StateStore {
         this.pending = ops;
       } else {
         this.durable = upTo;
+        this.journal.release(sealed);
         if (this.pending.size > 0) this.schedule();
       }
       return error;
@@ -220,6 +304,20 @@ export class LevelStateStore implements StateStore {
       (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
     );
     return this.writing;
+  }
+
+  /** Stages a put; `absent` when the key is not in the version it replaces (nor, then, in LevelDB unless a write of it is pending or in flight). */
+  private setPending(key: string, value: unknown, absent = false): void {
+    if (absent && !this.pending.has(key) && !this.inFlight.has(key)) this.fresh.add(key);
+    this.pending.set(key, value);
+    this.unjournaled.set(key, value);
+  }
+
+  /** Stages a delete: for the journal always, for LevelDB unless it never had the key. */
+  private deletePending(key: string): void {
+    if (this.fresh.delete(key)) this.pending.delete(key);
+    else this.pending.set(key, DELETE);
+    this.unjournaled.set(key, DELETE);
   }
 
   /** A key's value not on disk yet (pending or in flight), or undefined. */
@@ -275,7 +373,7 @@ export class LevelStateStore implements StateStore {
 
   private writeAgent(agent: AgentRecord): AgentRecord {
     const kept = keep(agent);
-    this.pending.set(`a/${agent.agent_id}`, kept);
+    this.setPending(`a/${agent.agent_id}`, kept);
     this.stage(false);
     this.agents.set(agent.agent_id, kept);
     return kept;
@@ -320,9 +418,12 @@ export class LevelStateStore implements StateStore {
     // Queue keys (`k/`) stay: other tasks may wait in that queue; listQueueKeys skips empty ones.
     if (stored)
       for (const old of Object.keys(indexEntries(stored)))
-        if (!(old in entries) && !old.startsWith('k/')) this.pending.set(old, DELETE);
-    for (const [entry, value] of Object.entries(entries)) this.pending.set(entry, value);
-    this.pending.set(`t/${kept.task_id}`, kept);
+        if (!(old in entries) && !old.startsWith('k/')) this.deletePending(old);
+    const before = stored ? indexEntries(stored) : undefined;
+    for (const [entry, value] of Object.entries(entries))
+      // A queue key (`k/`) is shared by the tasks of its queue: never taken for absent.
+      this.setPending(entry, value, !entry.startsWith('k/') && (before === undefined || !(entry in before)));
+    this.setPending(`t/${kept.task_id}`, kept);
     this.stage(deferrable);
     this.taskIds.add(kept.task_id);
     if (stored) this.unindex(stored);
@@ -460,8 +561,11 @@ export class LevelStateStore implements StateStore {
 /** Keys pending past which a write waits for the disk (a few thousand tasks' writes). */
 const MAX_PENDING_KEYS = 16_384;
 
-/** How long a write waits for a flush to take it along before it is written anyway. */
+/** How long a write waits for others to go to LevelDB with it. */
 const BACKGROUND_WRITE_MS = 2;
+
+/** Keys pending at which a batch starts at once (when none is in flight) instead of at the timer. */
+const BATCH_KEYS = 1024;
 
 /** A pending write that deletes its key. */
 const DELETE = Symbol('delete');
@@ -511,6 +615,20 @@ function buildIndexEntries(task: TaskRecord): Record<string, string> {
   if (task.status === 'assigned' && task.deadline_at)
     entries[`d/${task.deadline_at}${SEP}${task.task_id}`] = task.task_id;
   return entries;
+}
+
+/** A record's JSON text, computed once (records are immutable): the journal and the batch both write it. */
+const texts = new WeakMap<object, string>();
+function textOf(record: object): string {
+  let text = texts.get(record);
+  if (text === undefined) texts.set(record, (text = JSON.stringify(record)));
+  return text;
+}
+
+/** A pending value as the journal writes it. */
+function journalValue(value: unknown): JournalValue {
+  if (value === DELETE) return undefined;
+  return typeof value === 'string' ? { string: value } : { text: textOf(value as object) };
 }
 
 const FREEZE = process.env.NODE_ENV === 'test';
