@@ -4,64 +4,24 @@
  * development account).
  */
 import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobPayloadStore } from '../../shared/adapters/azure/blob-payload-store';
 import { LocalBus } from '../../shared/adapters/local/local-bus';
 import { MemoryStateStore } from '../../shared/adapters/local/memory-store';
 import { createAzureRuntime } from '../../shared/runtime/azure';
 import { StoreUnavailableError } from '../../shared/core/errors';
-import { freePort } from '../gcp/support/emulators';
 import { describePayloadStore } from '../support/payload-store.contract';
+import { ACCOUNT, ACCOUNT_KEY, startAzurite, type Azurite } from './support/azurite';
 
-// Azurite's documented development account (public, not a secret).
-const ACCOUNT = 'devstoreaccount1';
-const ACCOUNT_KEY =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
-
-let azurite: ChildProcess;
+let azurite: Azurite;
 let service: BlobServiceClient;
 let port: number;
 beforeAll(async () => {
-  port = await freePort();
-  const bin = path.resolve(__dirname, '../../node_modules/.bin/azurite-blob');
-  azurite = spawn(
-    bin,
-    [
-      '--inMemoryPersistence',
-      '--silent',
-      '--skipApiVersionCheck',
-      '--blobHost',
-      '127.0.0.1',
-      '--blobPort',
-      `${port}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  service = new BlobServiceClient(
-    `http://127.0.0.1:${port}/${ACCOUNT}`,
-    new StorageSharedKeyCredential(ACCOUNT, ACCOUNT_KEY),
-  );
-  // Ready when it answers; a bounded number of tries.
-  for (let i = 0; ; i++) {
-    try {
-      await service.getProperties();
-      break;
-    } catch (err) {
-      if (i >= 300 || azurite.exitCode !== null) throw err;
-      await sleep(50);
-    }
-  }
+  azurite = await startAzurite();
+  ({ service, port } = azurite);
   await service.getContainerClient('other').create();
 });
 afterAll(async () => {
-  if (azurite && azurite.exitCode === null) {
-    const exited = new Promise((resolve) => azurite.once('exit', resolve));
-    // In memory: nothing to flush, and SIGTERM waits for the SDK's keep-alive sockets.
-    azurite.kill('SIGKILL');
-    await exited;
-  }
+  await azurite?.stop();
 });
 
 let n = 0;
@@ -120,9 +80,8 @@ describe('the Azure runtime', () => {
 
   test('PAYLOAD_BUCKET as a container name, in the app storage account (AzureWebJobsStorage)', async () => {
     await service.getContainerClient('app-payloads').createIfNotExists();
-    const connection = `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`;
     const runtime = createAzureRuntime(
-      { LOG_LEVEL: 'silent', PAYLOAD_BUCKET: 'app-payloads', AzureWebJobsStorage: connection },
+      { LOG_LEVEL: 'silent', PAYLOAD_BUCKET: 'app-payloads', AzureWebJobsStorage: azurite.connectionString },
       overrides(),
     );
     const ref = await roundTrip(runtime.payloads);

@@ -5,13 +5,11 @@
  * coordination request's task data goes to Blob Storage (azurite), its task to Cosmos DB (the
  * local Cosmos-protocol server), both through the real SDKs in the chunks.
  */
-import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { freePort } from '../gcp/support/emulators';
+import { startAzurite, type Azurite } from './support/azurite';
 import { CosmosTestServer } from './support/cosmos-server';
 
 const root = path.resolve(__dirname, '../..');
@@ -161,47 +159,16 @@ test('without keys, the runtime signs in with the managed identity: the identity
 });
 
 describe('the claim check through the chunks', () => {
-  // Azurite's documented development account (public, not a secret).
-  const ACCOUNT = 'devstoreaccount1';
-  const ACCOUNT_KEY =
-    'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
   const cosmos = new CosmosTestServer();
-  let azurite: ChildProcess;
-  let blobPort: number;
-  let service: BlobServiceClient;
+  let azurite: Azurite;
   beforeAll(async () => {
     await cosmos.start();
-    blobPort = await freePort();
-    azurite = spawn(
-      path.join(root, 'node_modules/.bin/azurite-blob'),
-      ['--inMemoryPersistence', '--silent', '--skipApiVersionCheck', '--blobHost', '127.0.0.1'].concat([
-        '--blobPort',
-        `${blobPort}`,
-      ]),
-      { stdio: 'ignore' },
-    );
-    service = new BlobServiceClient(
-      `http://127.0.0.1:${blobPort}/${ACCOUNT}`,
-      new StorageSharedKeyCredential(ACCOUNT, ACCOUNT_KEY),
-    );
-    for (let i = 0; ; i++) {
-      try {
-        await service.getProperties();
-        break;
-      } catch (err) {
-        if (i >= 300 || azurite.exitCode !== null) throw err;
-        await sleep(50);
-      }
-    }
-    await service.getContainerClient('payloads').create();
+    azurite = await startAzurite();
+    await azurite.service.getContainerClient('payloads').create();
   });
   afterAll(async () => {
     await cosmos.stop();
-    if (azurite && azurite.exitCode === null) {
-      const exited = new Promise((resolve) => azurite.once('exit', resolve));
-      azurite.kill('SIGKILL');
-      await exited;
-    }
+    await azurite?.stop();
   });
 
   test('a large request: its task data in the blob container, its task in Cosmos DB, through the blob, cosmos and service-bus chunks (keys, so no identity chunk)', async () => {
@@ -216,7 +183,7 @@ describe('the claim check through the chunks', () => {
         SERVICE_BUS_CONNECTION: 'Endpoint=sb://127.0.0.1/;SharedAccessKeyName=test;SharedAccessKey=test',
         PAYLOAD_BUCKET: 'payloads',
         CLAIM_CHECK_BYTES: '1024',
-        AzureWebJobsStorage: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:${blobPort}/${ACCOUNT};`,
+        AzureWebJobsStorage: azurite.connectionString,
       },
       [
         {
@@ -236,10 +203,10 @@ describe('the claim check through the chunks', () => {
     expect(result.responses.map((r) => r.status)).toEqual([200, 200]);
     expect(result.afterRequests).toEqual(['blob', 'cosmos', 'service-bus']);
     const blobs: string[] = [];
-    for await (const b of service.getContainerClient('payloads').listBlobsFlat()) blobs.push(b.name);
+    for await (const b of azurite.service.getContainerClient('payloads').listBlobsFlat()) blobs.push(b.name);
     expect(blobs).toHaveLength(1);
     expect(blobs[0]).toMatch(/^tasks%2F.*\/[0-9a-f]{64}\.json$/);
-    const stored = await service
+    const stored = await azurite.service
       .getContainerClient('payloads')
       .getBlockBlobClient(blobs[0]!)
       .downloadToBuffer();
@@ -248,7 +215,7 @@ describe('the claim check through the chunks', () => {
     // The task in Cosmos DB carries the reference to the blob, not the data.
     expect(result.responses[1]!.body).toMatchObject({ task_id: 'big-1', status: 'queued' });
     expect(result.responses[1]!.body.task_data_ref).toMatchObject({
-      uri: service.getContainerClient('payloads').getBlockBlobClient(blobs[0]!).url,
+      uri: azurite.service.getContainerClient('payloads').getBlockBlobClient(blobs[0]!).url,
     });
   });
 });
