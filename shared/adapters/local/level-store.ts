@@ -283,7 +283,7 @@ export class LevelStateStore implements StateStore {
     const batch = [...ops].map(([key, value]) =>
       value === DELETE
         ? { type: 'del' as const, key }
-        : { type: 'put' as const, key, value: typeof value === 'string' ? value : textOf(value as object) },
+        : { type: 'put' as const, key, value: typeof value === 'string' ? value : takeText(value as object) },
     );
     const done = (error: Error | undefined) => {
       this.writing = undefined;
@@ -562,7 +562,7 @@ export class LevelStateStore implements StateStore {
 const MAX_PENDING_KEYS = 16_384;
 
 /** How long a write waits for others to go to LevelDB with it. */
-const BACKGROUND_WRITE_MS = 2;
+const BACKGROUND_WRITE_MS = 20;
 
 /** Keys pending at which a batch starts at once (when none is in flight) instead of at the timer. */
 const BATCH_KEYS = 1024;
@@ -617,11 +617,20 @@ function buildIndexEntries(task: TaskRecord): Record<string, string> {
   return entries;
 }
 
-/** A record's JSON text, computed once (records are immutable): the journal and the batch both write it. */
+/**
+ * A record's JSON text, computed once for the journal and the batch both (records are
+ * immutable), and let go of when its batch takes it: the cached tasks would otherwise keep
+ * their text alive beside them.
+ */
 const texts = new WeakMap<object, string>();
 function textOf(record: object): string {
   let text = texts.get(record);
   if (text === undefined) texts.set(record, (text = JSON.stringify(record)));
+  return text;
+}
+function takeText(record: object): string {
+  const text = texts.get(record) ?? JSON.stringify(record);
+  texts.delete(record);
   return text;
 }
 
