@@ -6,6 +6,9 @@
  * Prints requests per second, latency percentiles and every non-2xx answer, for 1, 16 and 64
  * clients. The rate limit is off for the run (RATE_LIMIT_PER_MINUTE=0): one client address
  * would otherwise be held to 6,000 requests a minute, which is the point of the limit.
+ * Then the same clients load a bare Node HTTP server that parses each body and answers at once
+ * (no store, no core): the machine's own limit for this load in the same run, so the table's
+ * figures read as a ratio of it, whatever else the machine is doing that minute.
  *   --quick   fewer requests
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,12 +28,37 @@ interface Server {
   child: ChildProcess;
 }
 
-async function startServer(dataDir: string): Promise<Server> {
+/**
+ * The baseline: Node's HTTP server, each body read and parsed, a request answered as assigned to
+ * one agent and a completion as completed, nothing stored.
+ */
+const BARE_SERVER = `
+const http = require('node:http');
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const answer = body.type === 'coordination_request'
+      ? { task_id: body.task_id, status: 'assigned', assigned_agents: ['agent-0'] }
+      : { task_id: body.task_id, status: 'completed' };
+    const data = JSON.stringify(answer);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
+    res.end(data);
+  });
+});
+server.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + server.address().port));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+async function startServer(dataDir: string, bare = false): Promise<Server> {
   // --profile: the server writes a CPU profile (node --cpu-prof) into .bench-profiles/ when it stops.
-  const profile = process.argv.includes('--profile')
-    ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, '.bench-profiles')}`]
-    : [];
-  const child = spawn(process.execPath, [...profile, path.join(root, 'scripts/start.js')], {
+  const profile =
+    process.argv.includes('--profile') && !bare
+      ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, '.bench-profiles')}`]
+      : [];
+  const script = bare ? ['-e', BARE_SERVER] : [path.join(root, 'scripts/start.js')];
+  const child = spawn(process.execPath, [...profile, ...script], {
     cwd: root,
     env: {
       ...process.env,
@@ -137,6 +165,37 @@ async function load(url: URL, clients: number, requests: number, label: string):
   };
 }
 
+const row = (r: Run, limit?: Run): string[] => [
+  String(r.clients),
+  String(r.requests),
+  fmt(r.perSecond, 0),
+  limit ? `${fmt(r.perSecond / limit.perSecond, 2)}x` : '-',
+  fmt(r.httpPerSecond, 0),
+  fmt(r.p50, 2),
+  fmt(r.p99, 2),
+  fmt(r.max, 1),
+  r.errors.size === 0 ? '0' : [...r.errors].map(([status, count]) => `${count} x ${status}`).join(', '),
+];
+
+async function stop(server: Server): Promise<void> {
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.once('exit', r));
+}
+
+/** The bare server under the same clients and requests: the machine's limit for this load. */
+async function baseline(n: number): Promise<Map<number, Run>> {
+  const server = await startServer('', true);
+  try {
+    await load(server.url, 64, Math.min(500, n), 'warmup');
+    const runs = new Map<number, Run>();
+    for (const clients of [1, 16, 64])
+      runs.set(clients, await load(server.url, clients, clients === 1 ? n / 4 : n, `b${clients}`));
+    return runs;
+  } finally {
+    await stop(server);
+  }
+}
+
 export async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ac-bench-http-'));
   const server = await startServer(dataDir);
@@ -155,26 +214,22 @@ export async function main(): Promise<void> {
     const n = QUICK ? 500 : 4000;
     // As many clients as the largest run: every run's keep-alive sockets are open before it starts.
     await load(server.url, 64, Math.min(500, n), 'warmup');
-    const rows: Array<Array<string | number>> = [];
-    for (const clients of [1, 16, 64]) {
-      const r = await load(server.url, clients, clients === 1 ? n / 4 : n, `c${clients}`);
-      rows.push([
-        String(r.clients),
-        String(r.requests),
-        fmt(r.perSecond, 0),
-        fmt(r.httpPerSecond, 0),
-        fmt(r.p50, 2),
-        fmt(r.p99, 2),
-        fmt(r.max, 1),
-        r.errors.size === 0 ? '0' : [...r.errors].map(([status, count]) => `${count} x ${status}`).join(', '),
-      ]);
-    }
+    const runs: Run[] = [];
+    for (const clients of [1, 16, 64])
+      runs.push(await load(server.url, clients, clients === 1 ? n / 4 : n, `c${clients}`));
+    await stop(server);
+    const limits = await baseline(n);
+    const rows = [
+      ...runs.map((r) => row(r, limits.get(r.clients))),
+      ...[...limits.values()].map((r) => ['bare ' + String(r.clients), ...row(r).slice(1)]),
+    ];
     print(
       table(
         [
           'clients',
           'coordination requests',
           'requests/s (each completed)',
+          'of the bare server',
           'HTTP calls/s',
           'p50 ms',
           'p99 ms',
@@ -184,9 +239,13 @@ export async function main(): Promise<void> {
         rows,
       ),
     );
+    print(
+      '\n"bare N": the same clients against a bare Node HTTP server (each body parsed, answered at once, ' +
+        'nothing stored), run right after: the machine\'s own limit for this load. "of the bare server" is ' +
+        'the coordinator over it, at the same number of clients.',
+    );
   } finally {
-    server.child.kill('SIGTERM');
-    await new Promise((r) => server.child.once('exit', r));
+    if (server.child.exitCode === null && server.child.signalCode === null) await stop(server);
     agent.destroy();
     await rm(dataDir, { recursive: true, force: true });
   }
