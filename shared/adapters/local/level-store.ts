@@ -119,6 +119,7 @@ export class LevelStateStore implements StateStore {
     try {
       await store.replay();
     } catch (err) {
+      (store.journal as Journal | undefined)?.close();
       await store.db.close();
       throw new StoreUnavailableError(
         `cannot replay the journal of the store at ${location}: ${(err as Error).message}`,
