@@ -416,11 +416,11 @@ export class LevelStateStore implements StateStore {
     check(stored?.version, expectedVersion, task.version, `task ${task.task_id}`);
     const kept = keep(task);
     const entries = indexEntries(kept);
-    // Queue keys (`k/`) stay: other tasks may wait in that queue; listQueueKeys skips empty ones.
-    if (stored)
-      for (const old of Object.keys(indexEntries(stored)))
-        if (!(old in entries) && !old.startsWith('k/')) this.deletePending(old);
     const before = stored ? indexEntries(stored) : undefined;
+    // Queue keys (`k/`) stay: other tasks may wait in that queue; listQueueKeys skips empty ones.
+    if (before)
+      for (const old of Object.keys(before))
+        if (!(old in entries) && !old.startsWith('k/')) this.deletePending(old);
     for (const [entry, value] of Object.entries(entries))
       // A queue key (`k/`) is shared by the tasks of its queue: never taken for absent.
       this.setPending(entry, value, !entry.startsWith('k/') && (before === undefined || !(entry in before)));
