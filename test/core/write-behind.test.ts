@@ -263,6 +263,27 @@ describe('the LevelDB store, write-behind', () => {
     expect(await store.getTask('j4')).toMatchObject({ task_id: 'j4' });
   });
 
+  test('a closed journal is written no more: a late write fails instead of landing in the file that took its descriptor', async () => {
+    await store.putTask(makeTask({ task_id: 'late0' }), null);
+    await crash(store);
+    const other = await mkdtemp(path.join(os.tmpdir(), 'ac-wb-other-'));
+    const next = await LevelStateStore.open(other);
+    try {
+      // The crashed store's own timer, or a caller that kept it, writes after its journal closed.
+      await store.putTask(makeTask({ task_id: 'late1' }), null);
+      await expect(store.flush()).rejects.toThrow(/journal .* is closed/);
+      await new Promise((r) => setTimeout(r, 50)); // past its background batch's timer
+      await next.putTask(makeTask({ task_id: 'mine' }), null);
+      await next.flush();
+      expect(journalLines(other).join('\n')).not.toMatch(/late/);
+    } finally {
+      await next.close();
+      await rm(other, { recursive: true, force: true });
+    }
+    store = await LevelStateStore.open(dir);
+    expect(await store.getTask('late1')).toBeUndefined();
+  });
+
   test('journal files are sealed past their size and deleted once LevelDB has what they hold', async () => {
     await store.close();
     store = await LevelStateStore.open(dir, { journalFileBytes: 2048 });

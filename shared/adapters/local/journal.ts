@@ -38,7 +38,8 @@ const PREFIX = 'coordinator-journal-';
 export const ROTATE_BYTES = 8 * 1024 * 1024;
 
 export class Journal {
-  private fd: number;
+  /** The current file's descriptor; undefined once closed (a closed number may be another file's by then). */
+  private fd: number | undefined;
   private size = 0;
   /** Sealed files, oldest first: what they hold is in `pending` or in a batch not landed yet. */
   private sealed: number[] = [];
@@ -71,6 +72,7 @@ export class Journal {
 
   /** Appends one line with these entries (all or nothing); synchronous, so on return the OS has it. */
   append(entries: Iterable<readonly [key: string, value: JournalValue]>): void {
+    const fd = this.open();
     let body = '';
     for (const [key, value] of entries) {
       const encoded = value === undefined ? '-' : 'text' in value ? value.text : JSON.stringify(value.string);
@@ -80,12 +82,12 @@ export class Journal {
     const bytes = Buffer.from(`${body.length}\t${body}\n`);
     try {
       for (let written = 0; written < bytes.length;)
-        written += writeSync(this.fd, bytes, written, bytes.length - written);
-      if (this.sync) fdatasyncSync(this.fd);
+        written += writeSync(fd, bytes, written, bytes.length - written);
+      if (this.sync) fdatasyncSync(fd);
     } catch (err) {
       // Nothing of a failed append stays to be read back (the next one appends after `size`).
       try {
-        ftruncateSync(this.fd, this.size);
+        ftruncateSync(fd, this.size);
       } catch {
         // Replay stops at the torn line; this append was never acknowledged.
       }
@@ -97,8 +99,8 @@ export class Journal {
   /** At the start of a batch: seals the current file if it is big enough, answering the files the batch covers. */
   seal(): number {
     if (this.size >= this.fileBytes) {
+      closeSync(this.open());
       this.sealed.push(this.current);
-      closeSync(this.fd);
       this.current += 1;
       this.fd = openSync(this.file(this.current), 'a');
       this.size = 0;
@@ -115,12 +117,18 @@ export class Journal {
   clear(): void {
     for (const id of [...this.old, ...this.sealed.splice(0)]) unlinkSync(this.file(id));
     this.old = [];
-    ftruncateSync(this.fd, 0);
+    ftruncateSync(this.open(), 0);
     this.size = 0;
   }
 
   close(): void {
-    closeSync(this.fd);
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private open(): number {
+    if (this.fd === undefined) throw new Error(`the journal in ${this.dir} is closed`);
+    return this.fd;
   }
 
   private file(id: number): string {
