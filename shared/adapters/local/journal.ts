@@ -28,14 +28,14 @@ import {
 import path from 'node:path';
 
 /** A journal entry: a key and its LevelDB value, or undefined for a delete. */
-export type JournalEntry = readonly [key: string, value: string | undefined];
+type JournalEntry = readonly [key: string, value: string | undefined];
 
 /** A journal's value for one entry: how a record's text, a string value and a delete are told apart. */
 export type JournalValue = { text: string } | { string: string } | undefined;
 
 const PREFIX = 'coordinator-journal-';
 /** A file past this size is sealed at the next batch and deleted once that batch has landed. */
-export const ROTATE_BYTES = 8 * 1024 * 1024;
+const ROTATE_BYTES = 8 * 1024 * 1024;
 
 export class Journal {
   /** The current file's descriptor; undefined once closed (a closed number may be another file's by then). */

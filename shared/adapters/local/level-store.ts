@@ -237,7 +237,7 @@ export class LevelStateStore implements StateStore {
 
   /** Backpressure: a writer that never flushes (or outruns the disk) waits for the batches to catch up. */
   private async room(): Promise<void> {
-    while (this.pending.size >= MAX_PENDING_KEYS) await this.until(this.staged);
+    while (this.pending.size >= MAX_PENDING_KEYS) await this.settle();
   }
 
   /** Counts one write whose keys were put in `pending` (in memory at once, on disk with the next batch). */
