@@ -114,6 +114,22 @@ if (!haveChromium) {
       expect(await page.evaluate('window.__notReloaded')).toBe(true);
     });
 
+    it('a click on a task row counts when a render replaces the row between press and release', async () => {
+      // The rows are rendered anew every second: press on b-1, let a render replace its row, release.
+      const task = row(page, 'tasks', 'data-task-id', 'b-1');
+      await page.locator('#tasks tr.detail').waitFor();
+      const box = (await task.boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await task.evaluate((el) => ((el as unknown as { pressedHere: boolean }).pressedHere = true));
+      await page.mouse.down();
+      // Until the locator finds a new element for the row (the next render's).
+      while (await task.evaluate((el) => (el as unknown as { pressedHere?: boolean }).pressedHere === true))
+        await page.waitForTimeout(50);
+      await page.mouse.up();
+      // The press and the release were on b-1's row (two different elements): its detail closes.
+      await page.locator('#tasks tr.detail').waitFor({ state: 'detached' });
+    });
+
     it('shows the queue by priority and the charts', async () => {
       await post(app, { type: 'agent_state_change', agent_id: 'npa', new_state: 'busy' });
       await post(app, {

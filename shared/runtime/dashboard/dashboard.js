@@ -386,11 +386,6 @@
         el('td', { class: 'reason', title: reasonOf(t) }, el('span', {}, reasonOf(t))),
         el('td', {}, llmCell(t)),
       );
-      row.addEventListener('click', () => {
-        if (state.open.has(t.task_id)) state.open.delete(t.task_id);
-        else state.open.add(t.task_id);
-        scheduleRender();
-      });
       rows.push(row);
       if (open) rows.push(el('tr', { class: 'detail' }, el('td', { colspan: '9' }, detailText(t))));
     }
@@ -586,6 +581,24 @@
     queueChart(s.stats);
     decidersChart(s.stats);
   }
+
+  // A task row opens and closes its detail. Every render replaces the rows (once a second, and
+  // on every update), so a click whose press and release straddle one has no row to land on:
+  // the table's body, which renders keep, takes the press and the release, and a release on the
+  // row of the task pressed toggles it.
+  const taskOf = (target) => target.closest && target.closest('tr[data-task-id]')?.dataset.taskId;
+  let pressed;
+  const taskRows = $('tasks').tBodies[0];
+  taskRows.addEventListener('pointerdown', (e) => (pressed = taskOf(e.target)));
+  taskRows.addEventListener('pointerup', (e) => {
+    const id = taskOf(e.target);
+    if (id !== undefined && id === pressed) {
+      if (state.open.has(id)) state.open.delete(id);
+      else state.open.add(id);
+      scheduleRender();
+    }
+    pressed = undefined;
+  });
 
   // Ages ("12s ago", stale marks) move on between snapshots.
   setInterval(scheduleRender, 1000);
