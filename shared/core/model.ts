@@ -224,7 +224,9 @@ export function queueKeyOf(
   task: Pick<TaskRecord, 'pinned_agent' | 'required_capabilities' | 'task_type'>,
 ): string {
   if (task.pinned_agent) return `agent:${task.pinned_agent}`;
-  const caps = task.required_capabilities.length > 0 ? task.required_capabilities : [task.task_type];
+  const caps = task.required_capabilities;
+  if (caps.length === 0) return `caps:${task.task_type}`;
+  if (caps.length === 1) return `caps:${caps[0]}`;
   return `caps:${[...new Set(caps)].sort().join('+')}`;
 }
 

@@ -171,9 +171,15 @@ describe('LevelDB store: listings from the in-memory indexes', () => {
     await store.putTask(first, null);
     await store.settle();
     const db = dbOf(store);
-    const spy = jest.spyOn(db, 'batch').mockImplementation((async () => {
-      throw new Error('disk full');
-    }) as unknown as Db['batch']);
+    // LevelDB refuses the batch's write (the store writes chained batches).
+    const spy = jest.spyOn(db, 'batch').mockImplementation((() => ({
+      put: () => undefined,
+      del: () => undefined,
+      write: async () => {
+        throw new Error('disk full');
+      },
+      close: async () => undefined,
+    })) as unknown as Db['batch']);
     const assigned = { ...first, status: 'assigned' as const, version: 2 };
     await store.putTask(assigned, 1);
     const second = makeTask({ task_id: 'w2', required_capabilities: ['a'] });
