@@ -190,6 +190,11 @@ export const TaskRecord = z.object({
   failed_agents: z.array(z.string()).default([]),
   attempts: z.number().int().nonnegative(),
   dependencies: z.array(z.string()).default([]),
+  /**
+   * Another task waits in a queue for this one to complete (this is its dependency): when this
+   * one ends, every queue drains, not only the freed agent's (see usecases/drain.ts).
+   */
+  awaited: z.boolean().optional(),
   /** When a direct assignment names its agent, the agent it must go to. */
   pinned_agent: z.string().optional(),
   decision: DecisionRecord.optional(),

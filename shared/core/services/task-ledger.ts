@@ -232,6 +232,14 @@ export class TaskLedger {
     });
   }
 
+  /** Marks a task another waits for (`awaited`) unless it ended; answers it as stored after. */
+  markAwaited(taskId: string): Promise<TaskRecord | undefined> {
+    const ended = (t: TaskRecord) => t.status !== 'queued' && t.status !== 'assigned';
+    return this.records.updateTask(taskId, (t) =>
+      t.awaited || ended(t) ? undefined : { ...t, awaited: true },
+    );
+  }
+
   /** A queued task fails for good (a dependency failed or timed out), with a `Task Failed` event. */
   failQueued(taskId: string, reason: string): Promise<TaskRecord | undefined> {
     return this.records.updateTask(taskId, (t) => {

@@ -18,7 +18,7 @@ export async function changeAgentState(s: CoreServices, event: EventOf<'agent_st
   const agent = await s.registry.register(fromCard ? { ...registration, ...fromCard } : registration);
   const requeued =
     agent.status === 'offline' ? await giveBackTasks(s, agent, `agent ${agent.agent_id} went offline`) : [];
-  const assigned = hasFreeSlot(agent) ? await drainQueue(s) : [];
+  const assigned = hasFreeSlot(agent) ? await drainQueue(s, { agents: [agent.agent_id] }) : [];
   return {
     agent_id: agent.agent_id,
     status: agent.status,

@@ -27,7 +27,10 @@ export async function completeTask(s: CoreServices, event: EventOf<'task_complet
   const { task: updated, ignored } = await s.ledger.complete(task, d.agent_id, d.result);
   // Free the slot whatever the task says: a slot held by a finished agent is never useful.
   await s.registry.releaseSlot(d.agent_id, d.task_id);
-  const assigned = await drainQueue(s);
+  // Only this agent's slot opened, so only the queues it can serve may drain now; but a task
+  // that others wait for (their dependency) ends here: every queue, where they wait.
+  const closed = updated?.status === 'completed' && updated.awaited === true;
+  const assigned = await drainQueue(s, closed ? undefined : { agents: [d.agent_id] });
   return {
     task_id: d.task_id,
     status: updated?.status ?? task.status,

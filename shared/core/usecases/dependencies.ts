@@ -47,17 +47,28 @@ async function reaches(ledger: TaskLedger, start: readonly string[], target: str
   return false;
 }
 
-/** The dependencies that have not completed. */
-export async function unmetDependencies(
+/**
+ * The dependencies that have not completed, each marked `awaited` on the way (the task about to
+ * wait for them is queued next): the end of an awaited task drains every queue, so its
+ * dependents are found at once. A dependency that completes after this read sees the mark; one
+ * that completed before the mark is answered as met.
+ */
+export async function awaitDependencies(
   ledger: TaskLedger,
   dependencies: readonly string[],
-): Promise<string[]> {
+): Promise<{ unmet: string[]; ended: boolean }> {
   const unmet: string[] = [];
+  // Some dependency failed, was rejected or does not exist: it will never complete.
+  let ended = false;
   for (const id of dependencies) {
     const dep = await ledger.get(id);
-    if (dep?.status !== 'completed') unmet.push(id);
+    if (dep?.status === 'completed') continue;
+    const marked = dep && !dep.awaited ? await ledger.markAwaited(id) : dep;
+    if (marked?.status === 'completed') continue;
+    unmet.push(id);
+    if (!marked || marked.status === 'failed' || marked.status === 'rejected') ended = true;
   }
-  return unmet;
+  return { unmet, ended };
 }
 
 /**

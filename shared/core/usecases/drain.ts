@@ -4,7 +4,7 @@
  * have not completed. Runs whenever a slot may have opened.
  *
  * It reads only the heads of the queues a free agent can serve (one queue per capability set
- * and per pinned agent), merged in queue order, and pages further into a queue only while an
+ * and per pinned agent; after a completion, only those the freed agent can serve), merged in queue order, and pages further into a queue only while an
  * agent that could serve it is still free: the cost follows the free slots, not the depth of
  * the queue, and a task deep in a queue is still found (no head-of-line starvation).
  */
@@ -43,8 +43,19 @@ interface QueueCursor {
   exhausted: boolean;
 }
 
+/**
+ * What a drain looks at: every queue some free agent can serve (the sweep, an error report), or
+ * only the queues the named agents can serve, when only their slots opened (a completion, an
+ * agent coming back): any other queue a free agent could take from was drained when that agent's
+ * slot opened, and the sweep drains them all. A queued task may still go to another free agent
+ * than the named ones (the least loaded capable agent takes it).
+ */
+export interface DrainFocus {
+  agents: readonly string[];
+}
+
 /** Returns the ids of the tasks it assigned. */
-export async function drainQueue(s: CoreServices): Promise<string[]> {
+export async function drainQueue(s: CoreServices, focus?: DrainFocus): Promise<string[]> {
   const keys = await s.ledger.queueKeys();
   if (keys.length === 0) return [];
   const agents = new Map((await s.registry.list()).map((a) => [a.agent_id, a]));
@@ -54,15 +65,18 @@ export async function drainQueue(s: CoreServices): Promise<string[]> {
   // Free agents only become fewer during a drain: a queue nobody free can serve stays so, and
   // the free list is re-checked only on the agents an assignment took a slot of.
   let free = [...agents.values()].filter(hasFreeSlot);
+  const focused = focus ? new Set(focus.agents) : undefined;
+  // The free agents whose queues are read: every free agent, or the focused ones.
+  let readers = focused ? free.filter((a) => focused.has(a.agent_id)) : free;
   const unservable = new Set<string>();
   const anyCapable = new Map<string, boolean>();
-  while (free.length > 0) {
-    // The heads of the queues some free agent can serve; the first in queue order goes first.
+  while (readers.length > 0) {
+    // The heads of the queues a reader can serve; the first in queue order goes first.
     let best: QueueCursor | undefined;
     let bestTask: TaskRecord | undefined;
     for (const q of queues) {
       if (unservable.has(q.key)) continue;
-      if (!servable(q.key, free, agents, anyCapable)) {
+      if (!servable(q.key, readers, agents, anyCapable)) {
         unservable.add(q.key);
         continue;
       }
@@ -78,6 +92,7 @@ export async function drainQueue(s: CoreServices): Promise<string[]> {
     if (targets.length > 0) {
       assigned.push(bestTask.task_id);
       free = free.map((a) => agents.get(a.agent_id) ?? a).filter(hasFreeSlot);
+      readers = focused ? free.filter((a) => focused.has(a.agent_id)) : free;
     }
   }
   s.telemetry.metric(METRICS.queueDepth, budget.seen, 'Count');

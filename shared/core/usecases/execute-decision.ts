@@ -10,7 +10,7 @@ import { PRIORITY_RANK, type AgentRecord, type TaskRecord } from '../model';
 import { METRICS, type RouterResult } from '../ports';
 import { decideByRules } from '../routing/rules-router';
 import { audit, decisionRecord, routingRequest } from './decision-record';
-import { unmetDependencies, validDependencies } from './dependencies';
+import { awaitDependencies, dependenciesReady, validDependencies } from './dependencies';
 import { summary, type CoordinationResult, type CoreServices } from './services';
 
 /** What to do when every target of an assignment is full by the time it executes. */
@@ -42,11 +42,15 @@ export async function executeDecision(
     return summary(await s.outbox.publish(rejected));
   }
 
-  const unmet = await unmetDependencies(s.ledger, decision.dependencies);
+  const { unmet, ended } = await awaitDependencies(s.ledger, decision.dependencies);
   if (decision.action === 'queue_task' || unmet.length > 0) {
     if (unmet.length > 0 && decision.action !== 'queue_task')
       record.reasoning = `${record.reasoning} (waiting for ${unmet.join(', ')})`.trim();
-    return summary(await s.ledger.keepQueued(task, record, decision.dependencies));
+    const queued = await s.ledger.keepQueued(task, record, decision.dependencies);
+    // A dependency that failed or is gone fails the task now, not at some later drain.
+    if (ended && queued.status === 'queued' && !(await dependenciesReady(s, queued)))
+      return summary((await s.ledger.get(task.task_id)) ?? queued);
+    return summary(queued);
   }
 
   // assign_task / delegate_coordination

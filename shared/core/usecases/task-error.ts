@@ -21,7 +21,8 @@ export async function reportError(s: CoreServices, event: EventOf<'error_event'>
   let current: TaskRecord | undefined = task;
   for (const agentId of failing) current = (await takeOff(s, d.task_id, agentId, message, true)) ?? current;
   // Reassign right away when another capable agent is free; else it waits in the queue.
-  const assigned = current?.status === 'queued' ? await drainQueue(s) : [];
+  // (Every queue: a task that others wait for may have failed for good, which fails them.)
+  const assigned = current?.status === 'queued' || current?.awaited ? await drainQueue(s) : [];
   const final = await s.ledger.get(d.task_id);
   return {
     task_id: d.task_id,
