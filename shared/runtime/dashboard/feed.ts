@@ -119,7 +119,8 @@ export function summarizeTask(t: TaskRecord): TaskSummary {
 export class LiveFeed {
   readonly tracker: StatsTracker;
   private readonly clients = new Set<http.ServerResponse>();
-  private readonly recent = new Map<string, TaskSummary>();
+  /** The tasks changed last (records are immutable values: summarized when a snapshot is sent). */
+  private readonly recent = new Map<string, TaskRecord>();
   private readonly options: Required<Omit<FeedOptions, 'clock'>>;
   private readonly clock: Clock;
   private readonly startedAt: string;
@@ -157,15 +158,15 @@ export class LiveFeed {
     }
     seeded.sort((a, b) => (a.updated_at < b.updated_at ? -1 : 1));
     this.tracker.seed(seeded);
-    for (const t of seeded.slice(-this.options.recentLimit)) this.remember(summarizeTask(t));
+    for (const t of seeded.slice(-this.options.recentLimit)) this.remember(t);
     this.tracker.sampleQueue();
 
     this.unsubscribe.push(
       this.store.subscribe((change) => {
         if (change.kind === 'task' && this.tracker.observe(change.record)) {
-          const summary = summarizeTask(change.record);
-          this.remember(summary);
-          this.broadcast('task', summary);
+          this.remember(change.record);
+          // Nothing is built for a feed nobody follows (the write path pays for it otherwise).
+          if (this.clients.size > 0) this.broadcast('task', summarizeTask(change.record));
         }
         this.changed();
       }),
@@ -212,7 +213,7 @@ export class LiveFeed {
       generated_at: new Date(this.clock.now()).toISOString(),
       agents,
       queue: { ...this.tracker.queue(), tasks: queued.map(summarizeTask) },
-      tasks: [...this.recent.values()].reverse(),
+      tasks: [...this.recent.values()].reverse().map(summarizeTask),
       stats: this.tracker.stats(),
     };
   }
@@ -245,9 +246,9 @@ export class LiveFeed {
       .catch((err: unknown) => this.send(res, 'feed_error', { reason: (err as Error).message }));
   }
 
-  private remember(summary: TaskSummary): void {
-    this.recent.delete(summary.task_id);
-    this.recent.set(summary.task_id, summary);
+  private remember(task: TaskRecord): void {
+    this.recent.delete(task.task_id);
+    this.recent.set(task.task_id, task);
     if (this.recent.size > this.options.recentLimit)
       this.recent.delete(this.recent.keys().next().value as string);
   }
