@@ -8,10 +8,14 @@
  * would otherwise be held to 6,000 requests a minute, which is the point of the limit.
  * Then the same clients load a bare Node HTTP server that parses each body and answers at once
  * (no store, no core): the machine's own limit for this load in the same run, so the table's
- * figures read as a ratio of it, whatever else the machine is doing that minute.
+ * figures read as a ratio of it, whatever else the machine is doing that minute. Each run also
+ * reads the server process's CPU time (user + system, from /proc on Linux) and prints it per
+ * coordination request with its completion: what the server spends on one, whatever the load
+ * generator beside it takes of the machine.
  *   --quick   fewer requests
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -109,6 +113,20 @@ function post(url: URL, body: object): Promise<{ status: number; body: string }>
   });
 }
 
+/** The CPU seconds (user + system, every thread) a process has used, from /proc; undefined elsewhere. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined || process.platform !== 'linux') return undefined;
+  try {
+    // Fields after the command name (which is in parentheses and may hold spaces): utime is the 14th field, stime the 15th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticksPerSecond = 100; // USER_HZ, 100 on Linux
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
 interface Run {
   clients: number;
   requests: number;
@@ -118,9 +136,17 @@ interface Run {
   p99: number;
   max: number;
   errors: Map<number, number>;
+  /** Server CPU time per coordination request (with its completion), in microseconds. */
+  serverCpuUs?: number;
 }
 
-async function load(url: URL, clients: number, requests: number, label: string): Promise<Run> {
+async function load(
+  url: URL,
+  clients: number,
+  requests: number,
+  label: string,
+  serverPid?: number,
+): Promise<Run> {
   const latencies: number[] = [];
   const errors = new Map<number, number>();
   let next = 0;
@@ -149,9 +175,11 @@ async function load(url: URL, clients: number, requests: number, label: string):
       }
     }
   };
+  const cpuBefore = cpuSeconds(serverPid);
   const started = performance.now();
   await Promise.all(Array.from({ length: clients }, client));
   const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = cpuSeconds(serverPid);
   const sorted = [...latencies].sort((a, b) => a - b);
   return {
     clients,
@@ -162,6 +190,9 @@ async function load(url: URL, clients: number, requests: number, label: string):
     p99: percentile(sorted, 99),
     max: sorted[sorted.length - 1] ?? 0,
     errors,
+    ...(cpuBefore !== undefined && cpuAfter !== undefined
+      ? { serverCpuUs: ((cpuAfter - cpuBefore) * 1e6) / requests }
+      : {}),
   };
 }
 
@@ -174,6 +205,7 @@ const row = (r: Run, limit?: Run): string[] => [
   fmt(r.p50, 2),
   fmt(r.p99, 2),
   fmt(r.max, 1),
+  r.serverCpuUs === undefined ? '-' : fmt(r.serverCpuUs, 0),
   r.errors.size === 0 ? '0' : [...r.errors].map(([status, count]) => `${count} x ${status}`).join(', '),
 ];
 
@@ -189,7 +221,10 @@ async function baseline(n: number): Promise<Map<number, Run>> {
     await load(server.url, 64, Math.min(500, n), 'warmup');
     const runs = new Map<number, Run>();
     for (const clients of [1, 16, 64])
-      runs.set(clients, await load(server.url, clients, clients === 1 ? n / 4 : n, `b${clients}`));
+      runs.set(
+        clients,
+        await load(server.url, clients, clients === 1 ? n / 4 : n, `b${clients}`, server.child.pid),
+      );
     return runs;
   } finally {
     await stop(server);
@@ -216,7 +251,7 @@ export async function main(): Promise<void> {
     await load(server.url, 64, Math.min(500, n), 'warmup');
     const runs: Run[] = [];
     for (const clients of [1, 16, 64])
-      runs.push(await load(server.url, clients, clients === 1 ? n / 4 : n, `c${clients}`));
+      runs.push(await load(server.url, clients, clients === 1 ? n / 4 : n, `c${clients}`, server.child.pid));
     await stop(server);
     const limits = await baseline(n);
     const rows = [
@@ -234,6 +269,7 @@ export async function main(): Promise<void> {
           'p50 ms',
           'p99 ms',
           'max ms',
+          'server CPU µs / request',
           'non-2xx',
         ],
         rows,
@@ -242,7 +278,9 @@ export async function main(): Promise<void> {
     print(
       '\n"bare N": the same clients against a bare Node HTTP server (each body parsed, answered at once, ' +
         'nothing stored), run right after: the machine\'s own limit for this load. "of the bare server" is ' +
-        'the coordinator over it, at the same number of clients.',
+        'the coordinator over it, at the same number of clients. "server CPU": the server process\'s CPU time ' +
+        '(user + system, all its threads) per coordination request and its completion (two HTTP calls); at ' +
+        '3,000 requests a second one core gives each 333 µs.',
     );
   } finally {
     if (server.child.exitCode === null && server.child.signalCode === null) await stop(server);
