@@ -325,6 +325,29 @@ describe('the LevelDB store, write-behind', () => {
     expect(journalFiles(dir)).toHaveLength(1);
   });
 
+  test('the flushes of one turn of the event loop share one append (group commit); the next turn appends again', async () => {
+    const append = jest.spyOn(journalOf(store), 'append');
+    // Five requests in one turn, each writing and then flushing (a server reads five sockets in
+    // one go, and each request reaches its flush before the next one starts).
+    const flushed: Array<Promise<void>> = [];
+    for (let i = 0; i < 5; i++) {
+      await store.putTask(makeTask({ task_id: `g${i}` }), null);
+      flushed.push(store.flush());
+    }
+    await Promise.all(flushed);
+    expect(append).toHaveBeenCalledTimes(1);
+    expect([...append.mock.calls[0]![0]].filter(([key]) => key.startsWith('t/')).map(([key]) => key)).toEqual(
+      ['t/g0', 't/g1', 't/g2', 't/g3', 't/g4'],
+    );
+    // Durable when the flush resolves: a crash now loses none of the five.
+    await store.putTask(makeTask({ task_id: 'g5' }), null);
+    await store.flush();
+    expect(append).toHaveBeenCalledTimes(2);
+    await crash(store);
+    store = await LevelStateStore.open(dir);
+    for (let i = 0; i < 6; i++) expect((await store.getTask(`g${i}`))?.task_id).toBe(`g${i}`);
+  });
+
   test('a flush does not wait for a deferrable write, which is written soon after anyway', async () => {
     const task = makeTask({ task_id: 'd1' });
     await store.putTask(task, null);
